@@ -1,0 +1,42 @@
+"""The arena WebSocket: authenticates by session, joins the owner's group, forwards events.
+
+Commands (start, continue, vote) go over HTTP with CSRF; this socket only carries live
+events: battle.token, battle.side_reset, battle.side_done, battle.side_failed."""
+import asyncio
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
+
+from arena.owner import NotSignedIn, owner_for
+from worker.publisher import publisher
+
+FORWARDED = ("battle.token", "battle.side_reset", "battle.side_done", "battle.side_failed")
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class ArenaConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        try:
+            owner = owner_for(self.scope.get("user"), self.scope.get("session"))
+        except NotSignedIn:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if isinstance(self.channel_layer, InMemoryChannelLayer):
+            publisher.use_loop(asyncio.get_running_loop())  # see worker/publisher.py
+        self.group = owner.group
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def forward(self, event):
+        if event.get("type") in FORWARDED:
+            await self.send_json(event)
+
+    battle_token = battle_side_reset = battle_side_done = battle_side_failed = forward

@@ -1,0 +1,20 @@
+"""Pair choice for a new battle. Pure: no Django, explicit RNG (STYLE rule 6)."""
+import numpy as np
+
+
+def sample_pair(weights: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """Return (left, right) indices of two different contenders.
+
+    An unordered pair {i, j} is chosen with probability proportional to w_i * w_j, so the
+    admin's weights raise a contender's share of battles; placement is then a fair coin
+    (DESIGN invariant 3). Raises ValueError with fewer than two positive weights.
+    """
+    weights = np.asarray(weights, dtype=float)
+    if (weights < 0).any() or np.count_nonzero(weights) < 2:
+        raise ValueError("need at least two contenders with positive weight")
+    pair_weights = np.outer(weights, weights)
+    np.fill_diagonal(pair_weights, 0.0)
+    upper = np.triu(pair_weights, k=1).ravel()
+    flat = rng.choice(upper.size, p=upper / upper.sum())
+    i, j = divmod(int(flat), weights.size)
+    return (i, j) if rng.random() < 0.5 else (j, i)

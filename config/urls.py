@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from arena.views_auth import RateLimitedLoginView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="arena:index", permanent=False)),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("arena/", include("arena.urls")),
+]
