@@ -103,7 +103,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 600)}
+# A task whose worker died unacknowledged comes back after visibility_timeout; a sweep looks for
+# such tasks every restore interval (kombu's default is ~100 s: 10 s x throttle 10).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 600),
+    "unacked_restore_interval": env.integer("CELERY_RESTORE_INTERVAL_S", 30),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE = {
     "battle-expire-stale": {"task": "worker.tasks.battle_expire_stale_task", "schedule": 60.0},
 }

@@ -22,7 +22,7 @@ def pytest_sessionstart(session):
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """The three demo models, built once per test session: slug -> folder."""
     folder = tmp_path_factory.mktemp("models")
-    return {info.slug: info.path for info in build_demo_models(folder, train_seconds=0.5)}
+    return {info.slug: info.path for info in build_demo_models(folder, train_seconds=1.0)}
 
 
 @pytest.fixture

@@ -36,12 +36,16 @@ CHAT_TEMPLATE = (
 )
 
 VOCAB_SIZE = 512
+CONTEXT_LENGTH = 1024
 # Measured on 2 cores with OMP_NUM_THREADS=1: one step of 8 x 64 tokens takes ~13 ms, so a second
 # is ~75 steps (loss ~4.5: sampled text is word-ish, greedy text still mostly newlines); ~150 steps
 # give word-ish greedy text. Larger batches or learning rates learned less per second here.
 BLOCK_SIZE = 64
 BATCH_SIZE = 8
 LEARNING_RATE = 3e-3
+# A floor under the time budget: on a busy machine 1 s can shrink to ~20 steps, after which a
+# model almost never emits EOS (1 sampled reply in 40 ended within 200 tokens, against ~half at 40+).
+MIN_TRAIN_STEPS = 60
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,12 @@ def _build_tokenizer(texts: list[str]):
     )
     raw.train_from_iterator(texts, trainer=trainer)
     tokenizer = TokenizersBackend(
-        tokenizer_object=raw, bos_token=BOS, eos_token=EOS, pad_token=PAD, extra_special_tokens=ROLE_TOKENS
+        tokenizer_object=raw,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        extra_special_tokens=ROLE_TOKENS,
+        model_max_length=CONTEXT_LENGTH,
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
@@ -92,7 +101,7 @@ def _train(model, ids, *, seed: int, train_seconds: float) -> int:
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
     model.train()
     steps, deadline = 0, time.monotonic() + train_seconds
-    while steps == 0 or time.monotonic() < deadline:
+    while steps < MIN_TRAIN_STEPS or time.monotonic() < deadline:
         starts = torch.randint(0, len(ids) - BLOCK_SIZE, (BATCH_SIZE,), generator=generator)
         batch = torch.stack([ids[s : s + BLOCK_SIZE] for s in starts.tolist()])
         loss = model(input_ids=batch, labels=batch).loss
@@ -107,8 +116,9 @@ def _train(model, ids, *, seed: int, train_seconds: float) -> int:
 def build_tiny_model(out_dir: Path, *, corpus: str, seed: int, train_seconds: float = 1.0) -> Path:
     """Train a tiny chat model on the bundled `corpus` and save it to `out_dir` (overwritten).
 
-    Training runs for `train_seconds` of wall time, so the weights depend on machine speed; the
-    tokenizer and initial weights depend only on `corpus` and `seed`.
+    Training runs for `train_seconds` of wall time but at least MIN_TRAIN_STEPS steps, so the
+    weights depend on machine speed; the tokenizer and initial weights depend only on `corpus`
+    and `seed`.
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -126,7 +136,7 @@ def build_tiny_model(out_dir: Path, *, corpus: str, seed: int, train_seconds: fl
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=4,
-        max_position_embeddings=1024,
+        max_position_embeddings=CONTEXT_LENGTH,
         tie_word_embeddings=False,  # untied learned faster per second than tied here
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -140,6 +150,11 @@ def build_tiny_model(out_dir: Path, *, corpus: str, seed: int, train_seconds: fl
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    # transformers 5 writes model.safetensors as 0600 and mkdtemp makes 0700 folders; web and
+    # worker processes may run as other users, so make the model world-readable.
+    out_dir.chmod(0o755)
+    for path in out_dir.iterdir():
+        path.chmod(0o644)
     return out_dir
 
 
@@ -162,8 +177,9 @@ def build_demo_models(model_dir: Path, *, train_seconds: float = 1.0) -> list[Ti
             tmp = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=model_dir))
             try:
                 build_tiny_model(tmp, corpus=corpus, seed=seed, train_seconds=train_seconds)
-                shutil.rmtree(path, ignore_errors=True)  # a half-built leftover
-                tmp.rename(path)
+                if not is_built(path):  # another process may have finished it meanwhile
+                    shutil.rmtree(path, ignore_errors=True)  # a half-built leftover
+                    tmp.rename(path)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         infos.append(TinyModelInfo(slug=slug, path=path, corpus=corpus, seed=seed))

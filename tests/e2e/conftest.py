@@ -12,7 +12,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     # Playwright's sync API keeps an event loop on this thread; Django's ORM would refuse to run
     # beside it in the test's own fixtures (the documented Playwright + Django workaround).
@@ -21,6 +21,8 @@ def browser():
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    # Module scope: Playwright's loop must be gone before async tests of other modules run.
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

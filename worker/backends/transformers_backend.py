@@ -140,7 +140,10 @@ class TransformersBackend:
         """Reply to several chats in one left-padded batch (throughput benchmarks); no streaming."""
         loaded = self._loaded
         tokenizer = loaded.tokenizer
-        texts = [tokenizer.apply_chat_template(self.spec.chat(m), add_generation_prompt=True, tokenize=False) for m in conversations]
+        texts = [
+            tokenizer.apply_chat_template(self.spec.chat(m), add_generation_prompt=True, tokenize=False)
+            for m in conversations
+        ]
         # The template writes BOS itself; left padding keeps every prompt's end at the same column.
         inputs = tokenizer(
             texts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt"
