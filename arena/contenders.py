@@ -13,6 +13,7 @@ GENERATION_PARAMS = {
     "temperature": (float, 0.0, 2.0),
     "top_p": (float, 0.0, 1.0),
     "timeout_s": (float, 1.0, 600.0),
+    "seed": (int, 0, 2**31 - 1),
 }
 
 

@@ -1,9 +1,18 @@
 """Arena data: contenders, battles, turns, per-side responses, votes (DESIGN.md "Data model")."""
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+
+
+def validate_base_url(value: str) -> None:
+    """http(s) with a host; unlike URLField, single-label hosts (a compose service name) are fine."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// URL with a host, e.g. http://vllm:8000/v1")
 
 
 class Backend(models.TextChoices):
@@ -16,7 +25,9 @@ class Contender(models.Model):
     display_name = models.CharField(max_length=120)
     backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.TRANSFORMERS)
     model = models.CharField(max_length=500, help_text="Local folder or hub id; for OpenAI: the model name.")
-    base_url = models.URLField(blank=True, help_text="OpenAI-compatible base URL, e.g. http://vllm:8000/v1")
+    base_url = models.CharField(
+        max_length=500, blank=True, validators=[validate_base_url], help_text="OpenAI-compatible base URL, e.g. http://vllm:8000/v1"
+    )
     api_key_env = models.CharField(
         max_length=100, blank=True, help_text="Name of the environment variable holding the API key."
     )

@@ -77,8 +77,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "prefarena.sqlite3",
-            # WAL + a busy timeout: generation threads write while requests read.
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            # Generation threads write while requests write: WAL lets readers go on, and IMMEDIATE
+            # transactions take the write lock up front, so two writers queue (busy timeout)
+            # instead of deadlocking on a read-to-write upgrade ("database is locked").
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
