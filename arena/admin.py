@@ -1,18 +1,26 @@
+from django import forms
 from django.contrib import admin
 
 from arena.contenders import generation_params_check
 from arena.models import Battle, Contender, Response, Turn, Vote
 
 
+class ContenderForm(forms.ModelForm):
+    class Meta:
+        model = Contender
+        fields = "__all__"
+
+    def clean_generation(self):
+        # Same rules as `add_contender`: a bad setting is a form error, never a failing worker.
+        return generation_params_check(self.cleaned_data["generation"])
+
+
 @admin.register(Contender)
 class ContenderAdmin(admin.ModelAdmin):
+    form = ContenderForm
     list_display = ("slug", "display_name", "backend", "model", "sampling_weight", "is_active")
     list_filter = ("backend", "is_active")
     search_fields = ("slug", "display_name", "model")
-
-    def save_model(self, request, obj, form, change):
-        obj.generation = generation_params_check(obj.generation)
-        super().save_model(request, obj, form, change)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -44,3 +44,16 @@ def test_add_contender_rejects_bad_input_and_writes_nothing(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("add_contender", "bad-1", "--model", "m", *args)
     assert not Contender.objects.exists()
+
+
+def test_admin_form_rejects_bad_generation_settings(admin_client):
+    form = {
+        "slug": "adm-1", "display_name": "Adm", "backend": "TRANSFORMERS", "model": "m", "base_url": "", "api_key_env": "",
+        "system_prompt": "", "generation": '{"temperature": 9}', "sampling_weight": "1", "is_active": "on",
+    }  # fmt: skip
+    res = admin_client.post("/admin/arena/contender/add/", form)
+    assert res.status_code == 200 and b"temperature must be" in res.content
+    assert not Contender.objects.exists()
+    form["generation"] = '{"temperature": 0.5}'
+    assert admin_client.post("/admin/arena/contender/add/", form).status_code == 302
+    assert Contender.objects.get().generation == {"temperature": 0.5}
