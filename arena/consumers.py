@@ -40,3 +40,29 @@ class ArenaConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
 
     battle_token = battle_side_reset = battle_side_done = battle_side_failed = forward
+
+
+class LeaderboardConsumer(AsyncJsonWebsocketConsumer):
+    """Tells an open leaderboard page that a new fit landed (it then fetches the new board)."""
+
+    async def connect(self):
+        from django.conf import settings
+
+        from arena.leaderboards import LEADERBOARD_GROUP
+
+        user = self.scope.get("user")
+        if not (settings.LEADERBOARD["PUBLIC"] or (user is not None and user.is_authenticated and user.is_staff)):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if isinstance(self.channel_layer, InMemoryChannelLayer):
+            publisher.use_loop(asyncio.get_running_loop())
+        self.group = LEADERBOARD_GROUP
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def leaderboard_updated(self, event):
+        await self.send_json(event)

@@ -65,6 +65,11 @@ class BattleStatus(models.TextChoices):
     ABANDONED = "ABANDONED"
 
 
+class BattleSource(models.TextChoices):
+    ARENA = "ARENA"
+    IMPORT = "IMPORT", "imported (e.g. a Chatbot Arena dump)"
+
+
 class Battle(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -73,12 +78,27 @@ class Battle(models.Model):
     contender_right = models.ForeignKey(Contender, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=12, choices=BattleStatus.choices, default=BattleStatus.GENERATING)
     category = models.CharField(max_length=60, blank=True)
+    source = models.CharField(max_length=8, choices=BattleSource.choices, default=BattleSource.ARENA)
+    prompt_chars = models.PositiveIntegerField(default=0, help_text="Length of the first prompt (length bands).")
+    # Style-control covariates per side, summed over turns; written with the vote (or by import).
+    len_left = models.PositiveIntegerField(null=True, blank=True)
+    len_right = models.PositiveIntegerField(null=True, blank=True)
+    headers_left = models.PositiveIntegerField(null=True, blank=True)
+    headers_right = models.PositiveIntegerField(null=True, blank=True)
+    lists_left = models.PositiveIntegerField(null=True, blank=True)
+    lists_right = models.PositiveIntegerField(null=True, blank=True)
+    bold_left = models.PositiveIntegerField(null=True, blank=True)
+    bold_right = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["status", "updated_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["category"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(contender_left=models.F("contender_right")), name="battle_two_different_contenders"
@@ -167,3 +187,64 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"vote:{self.battle_id}"
+
+
+class Leaderboard(models.Model):
+    """One ranking configuration; its row is the single-flight lock for fits (skip-locked)."""
+
+    style_control = models.BooleanField(default=False)
+    category = models.CharField(max_length=60, blank=True, help_text="A battle category, or a length band like len:long.")
+    include_both_bad = models.BooleanField(default=True, help_text="Count both-bad votes as ties.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["category", "style_control", "-include_both_bad"]
+        constraints = [
+            models.UniqueConstraint(fields=["style_control", "category", "include_both_bad"], name="leaderboard_unique_config")
+        ]
+
+    def __str__(self) -> str:
+        flags = ["style" if self.style_control else "plain", self.category or "all", "bothbad" if self.include_both_bad else "nobothbad"]
+        return "/".join(flags)
+
+
+class LeaderboardSnapshot(models.Model):
+    """An immutable fit result: parameters, per-contender rows, matrices, bootstrap samples."""
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="snapshots")
+    n_votes = models.PositiveIntegerField()
+    params = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    fit_seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["leaderboard", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.leaderboard}@{self.created_at:%Y-%m-%dT%H:%M:%S}#{self.pk}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts. Only a hash is stored; the token is shown once, at creation."""
+
+    class Scope(models.TextChoices):
+        LEADERBOARD_READ = "LEADERBOARD_READ"
+        EXPORT = "EXPORT"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, help_text="First characters, to tell tokens apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

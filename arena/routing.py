@@ -1,5 +1,8 @@
 from django.urls import path
 
-from arena.consumers import ArenaConsumer
+from arena.consumers import ArenaConsumer, LeaderboardConsumer
 
-websocket_urlpatterns = [path("ws/arena/", ArenaConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/arena/", ArenaConsumer.as_asgi()),
+    path("ws/leaderboard/", LeaderboardConsumer.as_asgi()),
+]

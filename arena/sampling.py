@@ -18,3 +18,15 @@ def sample_pair(weights: np.ndarray, rng: np.random.Generator) -> tuple[int, int
     flat = rng.choice(upper.size, p=upper / upper.sum())
     i, j = divmod(int(flat), weights.size)
     return (i, j) if rng.random() < 0.5 else (j, i)
+
+
+def sample_pair_from_matrix(probabilities: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """(left, right) from a symmetric (K, K) matrix of pair probabilities (zero diagonal), e.g.
+    `ratings.active_pair_weights`; placement is a fair coin. Raises ValueError if no pair is allowed."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    upper = np.triu(probabilities + probabilities.T, k=1).ravel()
+    if (upper < 0).any() or upper.sum() <= 0:
+        raise ValueError("no pair has positive probability")
+    flat = rng.choice(upper.size, p=upper / upper.sum())
+    i, j = divmod(int(flat), probabilities.shape[0])
+    return (i, j) if rng.random() < 0.5 else (j, i)

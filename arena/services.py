@@ -4,10 +4,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from arena import errors
+from arena.leaderboards import vote_counted_for_refit
 from arena.models import Battle, BattleStatus, Contender, Response, Side, Turn, Vote, Winner, Strength
 from arena.owner import Owner
 from arena.ratelimit import rate_limit_hit
-from arena.sampling import sample_pair
+from arena.pair_choice import pair_choose
+from arena.style import StyleFeatures, style_features
 from worker.dispatch import enqueue_on_commit
 
 HOUR = 3600
@@ -44,7 +46,7 @@ def battle_start(*, owner: Owner, prompt: str, category: str = "", rng: np.rando
     if len(contenders) < 2:
         raise errors.NoContenders()
     _limit(owner, "battle", "BATTLES_PER_HOUR")
-    left, right = sample_pair(np.array([c.sampling_weight for c in contenders]), rng or np.random.default_rng())
+    left, right = pair_choose(contenders, rng or np.random.default_rng())
     with transaction.atomic():
         battle = Battle.objects.create(
             owner_id=owner.user_id,
@@ -52,6 +54,7 @@ def battle_start(*, owner: Owner, prompt: str, category: str = "", rng: np.rando
             contender_left=contenders[left],
             contender_right=contenders[right],
             category=category[:60],
+            prompt_chars=len(prompt),
         )
         _turn_create(battle=battle, index=0, prompt=prompt)
     return battle
@@ -134,5 +137,23 @@ def vote_record(
         except IntegrityError:
             raise errors.AlreadyVoted() from None
         battle.status = BattleStatus.VOTED
-        battle.save(update_fields=["status", "updated_at"])
+        battle.save(update_fields=["status", "updated_at", *_battle_style_set(battle)])
+        vote_counted_for_refit()
     return battle
+
+
+STYLE_FIELDS = ("len", "headers", "lists", "bold")
+
+
+def _battle_style_set(battle: Battle) -> list[str]:
+    """Sum each side's style features over its turns onto the battle (style-control covariates).
+    Returns the fields set."""
+    sums = {Side.LEFT: StyleFeatures(), Side.RIGHT: StyleFeatures()}
+    for side, text in Response.objects.filter(turn__battle=battle).values_list("side", "text"):
+        sums[side] += style_features(text)
+    fields = []
+    for side, suffix in ((Side.LEFT, "left"), (Side.RIGHT, "right")):
+        for name, value in zip(STYLE_FIELDS, sums[side].astuple()):
+            setattr(battle, f"{name}_{suffix}", value)
+            fields.append(f"{name}_{suffix}")
+    return fields

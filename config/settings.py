@@ -98,6 +98,13 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+LEADERBOARD = {
+    "PUBLIC": env.flag("LEADERBOARD_PUBLIC"),  # default: staff only
+    "MIN_VOTES": env.integer("LEADERBOARD_MIN_VOTES", 20),  # fewer: provisional
+    "BOOTSTRAP_ROUNDS": env.integer("LEADERBOARD_BOOTSTRAP_ROUNDS", 100),
+    "REFIT_EVERY_VOTES": env.integer("LEADERBOARD_REFIT_EVERY_VOTES", 50),
+    "REFIT_EVERY_S": env.integer("LEADERBOARD_REFIT_EVERY_S", 600),
+}
 # Celery: only used when not embedded. Generation queues are gen.<slug>.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -114,6 +121,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE = {
     "battle-expire-stale": {"task": "worker.tasks.battle_expire_stale_task", "schedule": 60.0},
+    "leaderboards-refit": {"task": "worker.tasks.leaderboards_refit_task", "schedule": float(LEADERBOARD["REFIT_EVERY_S"])},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -156,6 +164,10 @@ ARENA = {
     "STALE_AFTER_S": env.integer("ARENA_STALE_AFTER_S", 300),
     "GENERATION_TIME_LIMIT_S": env.integer("ARENA_GENERATION_TIME_LIMIT_S", 120),
 }
+
+# Pair choice: "active" (votes go where intervals are widest, once a fit exists) or "weighted".
+ARENA["SAMPLING"] = env.text("ARENA_SAMPLING", "active")
+ARENA["EXPLORE"] = float(env.text("ARENA_EXPLORE", "0.2"))
 
 LOGGING = {
     "version": 1,

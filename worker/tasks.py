@@ -41,3 +41,17 @@ def battle_expire_stale_task() -> int:
     from arena.responses import battle_expire_stale
 
     return battle_expire_stale(older_than_s=settings.ARENA["STALE_AFTER_S"])
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def leaderboard_fit_task(*, leaderboard_id: int) -> None:
+    from arena.leaderboards import leaderboard_fit
+
+    leaderboard_fit(leaderboard_id=leaderboard_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def leaderboards_refit_task() -> int:
+    from arena.leaderboards import leaderboards_refit_stale
+
+    return leaderboards_refit_stale()
