@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from arena.contenders import generation_params_check
-from arena.models import Battle, Contender, Response, Turn, Vote
+from arena.leaderboards import leaderboard_fit_request
+from arena.models import ApiToken, Battle, Contender, Leaderboard, LeaderboardSnapshot, Response, Turn, Vote
 
 
 class ContenderForm(forms.ModelForm):
@@ -61,3 +63,37 @@ class ResponseAdmin(ReadOnlyAdmin):
 class VoteAdmin(ReadOnlyAdmin):
     list_display = ("battle", "winner", "strength", "voter", "created_at")
     list_filter = ("winner", "strength")
+
+
+@admin.register(Leaderboard)
+class LeaderboardAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "style_control", "category", "include_both_bad", "fitted_at")
+    actions = ["refit"]
+
+    @admin.action(description="Refit now")
+    def refit(self, request, queryset):
+        for board in queryset:
+            leaderboard_fit_request(leaderboard_id=board.pk)
+        self.message_user(request, f"Queued {queryset.count()} fit(s); the leaderboard page updates when they land.")
+
+
+@admin.register(LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "n_votes", "fit_seconds", "created_at")
+    exclude = ("result",)  # large; the leaderboard page shows it
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py create_api_token` (shown once); here they are listed and revoked."""
+
+    list_display = ("name", "prefix", "user", "scopes", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "key_hash", "scopes", "created_at", "last_used_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke")
+    def revoke(self, request, queryset):
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
