@@ -10,9 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from arena.leaderboard_data import last_vote_id, style_rows, vote_rows_between, vote_table
-from arena.leaderboard_fit import FitConfig, FitInput, StyleRows, fit_leaderboard
 from arena.models import Leaderboard, LeaderboardSnapshot
-from arena.ratings import elo_ratings
 from worker.dispatch import broadcast_on_commit, enqueue_on_commit
 
 LEADERBOARD_GROUP = "leaderboard.updates"
@@ -35,6 +33,8 @@ def leaderboards_default() -> list[Leaderboard]:
 
 def _elo_state(board: Leaderboard, contenders, index, upto_id: int) -> tuple[np.ndarray, dict]:
     """Online Elo continued from the last snapshot over the votes cast since (in vote order)."""
+    from arena.ratings import elo_ratings
+
     last = board.snapshots.order_by("-created_at").values_list("params", flat=True).first() or {}
     state = last.get("elo_state", {"last_vote_id": 0, "ratings": {}})
     start = np.array([state["ratings"].get(str(c.pk), 1000.0) for c in contenders])
@@ -43,9 +43,14 @@ def _elo_state(board: Leaderboard, contenders, index, upto_id: int) -> tuple[np.
     return elo, {"last_vote_id": upto_id, "ratings": {str(c.pk): float(r) for c, r in zip(contenders, elo)}}
 
 
-def leaderboard_fit(*, leaderboard_id: int, config: FitConfig | None = None) -> LeaderboardSnapshot | None:
+def leaderboard_fit(*, leaderboard_id: int, config=None) -> LeaderboardSnapshot | None:
     """Fit now and store an immutable snapshot. Returns None when another fit of this
-    leaderboard holds its row (single-flight: SELECT … FOR UPDATE SKIP LOCKED) or no vote counts."""
+    leaderboard holds its row (single-flight: SELECT … FOR UPDATE SKIP LOCKED) or no vote counts.
+    `config` is a leaderboard_fit.FitConfig (default from settings)."""
+    # SciPy is imported here, not at module level: every Django process imports this module
+    # (admin, vote service), and only fitting processes need the numerics (~1 s to import).
+    from arena.leaderboard_fit import FitConfig, FitInput, StyleRows, fit_leaderboard
+
     config = config or FitConfig(min_votes=settings.LEADERBOARD["MIN_VOTES"], rounds=settings.LEADERBOARD["BOOTSTRAP_ROUNDS"])
     started = time.monotonic()
     with transaction.atomic():
