@@ -18,8 +18,8 @@ def test_given_a_prompt_when_both_sides_finish_then_vote_reveals_names(alice, co
 
     seen = alice.get(f"/arena/api/battles/{state['id']}")
     current = alice.get("/arena/api/battles/current")
-    for res in (seen, current):
-        assert_no_identity(res.content.decode(), contenders)
+    for res in (page, seen, current):
+        assert_no_identity(res.content.decode() + str(dict(res.headers)), contenders)
     turn = seen.json()["battle"]["turns"][0]
     assert {turn["sides"]["A"]["status"], turn["sides"]["B"]["status"]} == {"DONE"}
 

@@ -204,3 +204,34 @@ def test_active_sampling_favours_the_uncertain_contender(tmp_path, user, contend
     battles = [battle_start(owner=Owner(user_id=user.pk), prompt="hi", rng=rng) for _ in range(300)]
     uniform = sum(third.pk in (x.contender_left_id, x.contender_right_id) for x in battles) / len(battles)
     assert uniform == pytest.approx(2 / 3, abs=0.08)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_open_leaderboard_pages_hear_about_new_fits(tmp_path, admin_user, user):
+    from asgiref.sync import sync_to_async
+    from channels.layers import channel_layers
+    from channels.testing import WebsocketCommunicator
+    from django.test import Client
+
+    from config.asgi import application
+
+    channel_layers.backends.clear()
+
+    async def socket_for(u):
+        client = Client()
+        await sync_to_async(client.force_login)(u)
+        headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.session.session_key}".encode())]
+        comm = WebsocketCommunicator(application, "/ws/leaderboard/", headers=headers)
+        return comm, await comm.connect()
+
+    outsider, (ok, code) = await socket_for(user)
+    assert not ok and code == 4401
+    staff, (ok, _) = await socket_for(admin_user)
+    assert ok
+    await sync_to_async(synthetic)(tmp_path, [{"model_a": "a", "model_b": "b", "winner": "model_a"}] * 3)
+    board = await sync_to_async(leaderboard_get_or_create)()
+    snapshot = await sync_to_async(leaderboard_fit)(leaderboard_id=board.pk)
+    event = await staff.receive_json_from(timeout=10)
+    assert event == {"type": "leaderboard.updated", "leaderboard": board.pk, "snapshot": snapshot.pk}
+    await staff.disconnect()
+    channel_layers.backends.clear()
