@@ -82,11 +82,15 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
 def _end_stray_connections(django_db_setup, django_db_blocker):
     """Threads (inline tasks, asgiref executors) may still hold a connection at the end; end
     them so the test database can be dropped."""
-    yield
-    from django.db import connection
+    from django.db import OperationalError, connection
 
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    test_db = connection.settings_dict["NAME"]
+    yield
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [test_db],
+            )
+    except OperationalError:  # nothing to clean where no connection can be made
+        pass
