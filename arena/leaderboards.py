@@ -15,6 +15,8 @@ from worker.dispatch import broadcast_on_commit, enqueue_on_commit
 
 LEADERBOARD_GROUP = "leaderboard.updates"
 VOTES_SINCE_FIT_KEY = "leaderboard:votes-since-fit"
+REFIT_QUEUED_KEY = "leaderboard:refit-queued"
+REFIT_DEBOUNCE_S = 10
 
 
 def leaderboard_get_or_create(*, style_control: bool = False, category: str = "", include_both_bad: bool = True) -> Leaderboard:
@@ -110,10 +112,12 @@ def leaderboards_refit_stale() -> int:
 
 
 def vote_counted_for_refit() -> None:
-    """Called after each stored vote: every LEADERBOARD_REFIT_EVERY votes, refit what is stale."""
+    """Called after each stored vote: every LEADERBOARD_REFIT_EVERY votes, refit what is stale,
+    at most once per REFIT_DEBOUNCE_S (at 300 votes/s a refit would otherwise be queued 6 times
+    a second; single-flight would skip them, but the queue would fill)."""
     every = settings.LEADERBOARD["REFIT_EVERY_VOTES"]
     cache.add(VOTES_SINCE_FIT_KEY, 0, timeout=None)
-    if cache.incr(VOTES_SINCE_FIT_KEY) >= every:
+    if cache.incr(VOTES_SINCE_FIT_KEY) >= every and cache.add(REFIT_QUEUED_KEY, 1, timeout=REFIT_DEBOUNCE_S):
         cache.set(VOTES_SINCE_FIT_KEY, 0, timeout=None)
         from worker.tasks import leaderboards_refit_task
 

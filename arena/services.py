@@ -63,7 +63,9 @@ def battle_start(*, owner: Owner, prompt: str, category: str = "", rng: np.rando
 def _battle_lock(*, owner: Owner, battle_id) -> Battle:
     """Lock and return the owner's battle (caller is inside transaction.atomic)."""
     battle = (
-        Battle.objects.select_for_update()
+        # of=self: the contenders are joined for the reveal, and without it FOR UPDATE locked their
+        # rows too, so every vote and turn in the arena queued on the same two or three rows.
+        Battle.objects.select_for_update(of=("self",))
         .select_related("contender_left", "contender_right")
         .filter(owner.filter(), pk=battle_id)
         .first()
@@ -138,7 +140,7 @@ def vote_record(
             raise errors.AlreadyVoted() from None
         battle.status = BattleStatus.VOTED
         battle.save(update_fields=["status", "updated_at", *_battle_style_set(battle)])
-        vote_counted_for_refit()
+    vote_counted_for_refit()  # after the row lock is released: it talks to Redis
     return battle
 
 

@@ -70,7 +70,20 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # The web process sets DATABASE_POOL_SIZE. Under ASGI, Django runs each request's sync code on
+    # a thread of its own (asgiref's ThreadSensitiveContext), so a persistent per-thread connection
+    # is never reused: every request opened one and the old ones lingered until garbage collection,
+    # and 64 concurrent voters ran PostgreSQL out of connections (tests/bench/test_vote_ingestion.py).
+    # Celery workers keep persistent connections: their threads live long (a pool in a prefork
+    # worker would have to be opened after the fork; not needed there, not measured).
+    DATABASE_POOL_SIZE = env.integer("DATABASE_POOL_SIZE", 0)
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=0 if DATABASE_POOL_SIZE else 60, conn_health_checks=not DATABASE_POOL_SIZE
+        )
+    }
+    if DATABASE_POOL_SIZE:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": DATABASE_POOL_SIZE, "timeout": 10}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -90,10 +103,23 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Token events are coalesced by the publisher, but a slow client can still lag.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            # redis-py 8 reads with a 5 s socket timeout by default, as long as channels_redis blocks
+            # in BZPOPMIN (5 s): the read often lost that race and killed an idle consumer, closing
+            # a browser's socket about every 5 s.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 30},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Django keeps a cache client per thread, and ASGI gives each request a new thread:
+            # without a shared pool every request opened (and leaked) a Redis connection.
+            "OPTIONS": {"pool_class": "config.redis_pool.SharedConnectionPool"},
+        }
+    }
+    # The session is read on every request; from Redis it costs no PostgreSQL query.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -59,3 +59,24 @@ async def test_owner_sees_tokens_then_done_and_nothing_names_a_contender(alice, 
     assert body.status_code == 201 and body.json()["battle"]["reveal"]
     await comm.disconnect()
     await bystander.disconnect()
+
+
+@pytest.mark.slow
+def test_idle_sockets_stay_open_on_the_redis_layer(alice, settings, tmp_path):
+    """Regression: redis-py's 5 s read timeout raced channels_redis's 5 s blocking pop and closed
+    idle sockets about every 5 s. A real server, a real client, 12 s of silence."""
+    import asyncio
+
+    import websockets
+
+    from tests.support.server import asgi_server
+
+    async def idle_then_ping(url: str) -> dict:
+        headers = {"Cookie": f"sessionid={alice.session.session_key}", "Origin": "http://localhost"}
+        async with websockets.connect(url.replace("http", "ws") + "/ws/arena/", additional_headers=headers) as ws:
+            await asyncio.sleep(12)
+            await ws.send(json.dumps({"type": "ping"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    with asgi_server(tmp_path / "server.log", REDIS_URL=settings.REDIS_URL) as url:
+        assert asyncio.run(idle_then_ping(url)) == {"type": "pong"}

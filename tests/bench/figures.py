@@ -1,6 +1,6 @@
 """Printing benchmark figures in one greppable shape: `BENCH <name> key=value ...`."""
-import platform
 import os
+import platform
 
 import numpy as np
 
