@@ -44,3 +44,15 @@ def battle_state(battle: Battle) -> dict:
         state["vote"] = {"winner": WINNER_TO_CLIENT[vote.winner], "strength": vote.strength, "rationale": vote.rationale}
         state["reveal"] = {"A": battle.contender_left.display_name, "B": battle.contender_right.display_name}
     return state
+
+
+def vote_outcome(battle: Battle) -> dict:
+    """What the client needs right after its vote: the stored vote and the reveal. Cheaper than
+    battle_state (no Markdown re-rendering), which matters on the vote hot path."""
+    vote = battle.vote
+    return {
+        "id": str(battle.pk),
+        "status": battle.status,
+        "vote": {"winner": WINNER_TO_CLIENT[vote.winner], "strength": vote.strength, "rationale": vote.rationale},
+        "reveal": {"A": battle.contender_left.display_name, "B": battle.contender_right.display_name},
+    }

@@ -65,4 +65,4 @@ def vote_create(request, battle_id):
         rationale=body.get("rationale") or "",
         fingerprint=client_fingerprint(request),
     )
-    return JsonResponse({"battle": selectors.battle_state(battle)}, status=201)
+    return JsonResponse({"battle": selectors.vote_outcome(battle)}, status=201)

@@ -146,7 +146,8 @@
     busy = true;
     const strength = (voteForm.querySelector("input[name=strength]:checked") || {}).value || "";
     try {
-      battle = (await api("POST", `/arena/api/battles/${battle.id}/vote`, { winner, strength, rationale: $("rationale").value })).battle;
+      const outcome = (await api("POST", `/arena/api/battles/${battle.id}/vote`, { winner, strength, rationale: $("rationale").value })).battle;
+      Object.assign(battle, { status: outcome.status, vote: outcome.vote, reveal: outcome.reveal });
       voteForm.reset(); say(""); render(); promptBox.focus();
     } catch (e) { say(e.message, "error"); } finally { busy = false; }
   }
