@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from arena.contenders import generation_params_check
+from arena.contenders import api_key_env_check, generation_params_check
 from arena.leaderboards import leaderboard_fit_request
 from arena.models import ApiToken, Battle, Contender, Leaderboard, LeaderboardSnapshot, Response, Turn, Vote
 
@@ -11,6 +11,10 @@ class ContenderForm(forms.ModelForm):
     class Meta:
         model = Contender
         fields = "__all__"
+
+    def clean_api_key_env(self):
+        api_key_env_check(self.cleaned_data["api_key_env"])
+        return self.cleaned_data["api_key_env"]
 
     def clean_generation(self):
         # Same rules as `add_contender`: a bad setting is a form error, never a failing worker.

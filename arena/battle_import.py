@@ -249,5 +249,6 @@ def battles_import(*, path: Path, fmt: str | None = None) -> ImportReport:
         ids, created = _contenders_for(names)
         write = _write_postgres if connection.vendor == "postgresql" else _write_orm
         written = write(path, fmt, ids)
-    assert written == n_rows, "the file changed while it was imported"
+        if written != n_rows:  # raising here rolls the whole import back
+            raise ImportRejected(["the file changed while it was imported"], 1)
     return ImportReport(n_rows=written, created_contenders=created)

@@ -1,4 +1,5 @@
 """Registering contenders and turning a row into what a generation backend needs."""
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -15,6 +16,16 @@ GENERATION_PARAMS = {
     "timeout_s": (float, 1.0, 600.0),
     "seed": (int, 0, 2**31 - 1),
 }
+
+
+API_KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]*_API_KEY$")
+
+
+def api_key_env_check(name: str) -> None:
+    """Only variables named *_API_KEY: otherwise a contender could name SECRET_KEY or DATABASE_URL
+    and the worker would send that secret, as a bearer token, to the contender's base URL."""
+    if name and not API_KEY_ENV.match(name):
+        raise ValidationError("The API key variable's name must end in _API_KEY, e.g. VLLM_API_KEY.")
 
 
 def generation_params_check(params: dict) -> dict:
@@ -55,6 +66,7 @@ def contender_register(
     contender.is_active = is_active
     if backend == Backend.OPENAI and not base_url:
         raise ValidationError("An OpenAI-compatible contender needs a base URL.")
+    api_key_env_check(api_key_env)
     contender.full_clean()
     contender.save()
     return contender

@@ -3,9 +3,12 @@ vote in Python), and for style control the per-battle covariates, streamed."""
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Max, Q
+from datetime import timedelta
 
-from arena.models import Contender, Leaderboard, Vote
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from arena.models import BattleSource, Contender, Leaderboard, Vote
 
 OUTCOME = {"LEFT": 1.0, "RIGHT": 0.0, "TIE": 0.5, "BOTH_BAD": 0.5}  # both-bad counts as a tie
 # Length bands of the first prompt, as categories "len:short" etc. (characters).
@@ -31,7 +34,9 @@ def vote_filter(leaderboard: Leaderboard) -> Q:
         q &= ~Q(winner="BOTH_BAD")
     if leaderboard.category in LENGTH_BANDS:
         low, high = LENGTH_BANDS[leaderboard.category]
-        q &= Q(battle__prompt_chars__gte=low) & (Q(battle__prompt_chars__lt=high) if high else Q())
+        # Imported battles carry no prompt, so they belong to no length band.
+        q &= Q(battle__source=BattleSource.ARENA, battle__prompt_chars__gte=low)
+        q &= Q(battle__prompt_chars__lt=high) if high else Q()
     elif leaderboard.category:
         q &= Q(battle__category=leaderboard.category)
     return q
@@ -42,9 +47,15 @@ def _index(contender_ids) -> tuple[list[Contender], dict[int, int]]:
     return contenders, {c.pk: i for i, c in enumerate(contenders)}
 
 
-def last_vote_id() -> int:
-    """Reads of one fit all stop at this id, so counts, Elo and style rows see the same votes."""
-    return Vote.objects.aggregate(last=Max("pk"))["last"] or 0
+SETTLE_S = 5  # a vote older than this has committed: ids below it have no gaps left to fill
+
+
+def last_vote_id(*, settled: bool = False) -> int:
+    """Reads of one fit stop at this id, so counts and style rows see the same votes. With
+    `settled`, only votes older than SETTLE_S: ids are drawn before commit, so a slower
+    transaction can still add a lower id; the online Elo, which never re-reads, waits for it."""
+    votes = Vote.objects.filter(created_at__lt=timezone.now() - timedelta(seconds=SETTLE_S)) if settled else Vote.objects
+    return votes.aggregate(last=Max("pk"))["last"] or 0
 
 
 def vote_table(leaderboard: Leaderboard, upto_id: int) -> VoteTable:

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from arena.leaderboard_data import last_vote_id, style_rows, vote_rows_between, vote_table
-from arena.models import Leaderboard, LeaderboardSnapshot
+from arena.leaderboard_data import LENGTH_BANDS, last_vote_id, style_rows, vote_rows_between, vote_table
+from arena.models import Battle, Leaderboard, LeaderboardSnapshot
 from worker.dispatch import broadcast_on_commit, enqueue_on_commit
 
 LEADERBOARD_GROUP = "leaderboard.updates"
@@ -19,9 +19,19 @@ REFIT_QUEUED_KEY = "leaderboard:refit-queued"
 REFIT_DEBOUNCE_S = 10
 
 
-def leaderboard_get_or_create(*, style_control: bool = False, category: str = "", include_both_bad: bool = True) -> Leaderboard:
-    if not isinstance(category, str) or len(category) > 60:
+def category_check(category: str) -> str:
+    """A category a leaderboard may filter on: a length band or one that battles carry."""
+    category = category.strip() if isinstance(category, str) else None
+    if category is None or len(category) > 60:
         raise ValidationError("A category is at most 60 characters.")
+    if category and category not in LENGTH_BANDS and not Battle.objects.filter(category=category).exists():
+        raise ValidationError(f"No battle has the category {category!r}.")
+    return category
+
+
+def leaderboard_get_or_create(*, style_control: bool = False, category: str = "", include_both_bad: bool = True) -> Leaderboard:
+    """Raises ValidationError for an unknown category (a GET must not create boards at will)."""
+    category = category_check(category)
     board, _ = Leaderboard.objects.get_or_create(
         style_control=bool(style_control), category=category.strip(), include_both_bad=bool(include_both_bad)
     )
@@ -60,11 +70,13 @@ def leaderboard_fit(*, leaderboard_id: int, config=None) -> LeaderboardSnapshot 
         if board is None:
             return None
         upto = last_vote_id()
+        board.seen_vote_id = upto  # also when nothing matches: such a board is not stale again until a vote comes
+        board.save(update_fields=["seen_vote_id"])
         table = vote_table(board, upto)
         if table.n_votes == 0:
             return None
         index = {c.pk: i for i, c in enumerate(table.contenders)}
-        elo, elo_state = _elo_state(board, table.contenders, index, upto)
+        elo, elo_state = _elo_state(board, table.contenders, index, min(upto, last_vote_id(settled=True)))
         style = StyleRows(*style_rows(board, index, upto)) if board.style_control else None
         if style is not None and len(style.outcomes) == 0:
             return None
@@ -103,11 +115,9 @@ def leaderboards_refit_stale() -> int:
     leaderboards_default()
     upto = last_vote_id()
     queued = 0
-    for board in Leaderboard.objects.all():
-        last = board.snapshots.order_by("-created_at").values_list("params", flat=True).first() or {}
-        if last.get("last_vote_id", 0) < upto:
-            leaderboard_fit_request(leaderboard_id=board.pk)
-            queued += 1
+    for board in Leaderboard.objects.filter(seen_vote_id__lt=upto):
+        leaderboard_fit_request(leaderboard_id=board.pk)
+        queued += 1
     return queued
 
 
@@ -117,8 +127,9 @@ def vote_counted_for_refit() -> None:
     a second; single-flight would skip them, but the queue would fill)."""
     every = settings.LEADERBOARD["REFIT_EVERY_VOTES"]
     cache.add(VOTES_SINCE_FIT_KEY, 0, timeout=None)
-    if cache.incr(VOTES_SINCE_FIT_KEY) >= every and cache.add(REFIT_QUEUED_KEY, 1, timeout=REFIT_DEBOUNCE_S):
-        cache.set(VOTES_SINCE_FIT_KEY, 0, timeout=None)
+    counted = cache.incr(VOTES_SINCE_FIT_KEY)
+    if counted >= every and cache.add(REFIT_QUEUED_KEY, 1, timeout=REFIT_DEBOUNCE_S):
+        cache.decr(VOTES_SINCE_FIT_KEY, counted)  # votes counted meanwhile by others are kept
         from worker.tasks import leaderboards_refit_task
 
         enqueue_on_commit(leaderboards_refit_task, queue="default")

@@ -197,6 +197,7 @@ class Leaderboard(models.Model):
     include_both_bad = models.BooleanField(default=True, help_text="Count both-bad votes as ties.")
     created_at = models.DateTimeField(auto_now_add=True)
     fitted_at = models.DateTimeField(null=True, blank=True)
+    seen_vote_id = models.BigIntegerField(default=0, help_text="Votes up to this id were considered by the last fit.")
 
     class Meta:
         ordering = ["category", "style_control", "-include_both_bad"]

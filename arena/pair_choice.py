@@ -50,7 +50,10 @@ def pair_choose(contenders: list[Contender], rng: np.random.Generator) -> tuple[
     """(left, right) indices into `contenders` (at least two, all active)."""
     weights = np.array([c.sampling_weight for c in contenders])
     if settings.ARENA["SAMPLING"] == "active":
-        matrix = _active_matrix(contenders, weights)
-        if matrix is not None:
-            return sample_pair_from_matrix(matrix, rng)
+        try:
+            matrix = _active_matrix(contenders, weights)
+            if matrix is not None:
+                return sample_pair_from_matrix(matrix, rng)
+        except ValueError:  # a degenerate fit (no allowed pair): fall back to the weights
+            pass
     return sample_pair(weights, rng)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from arena.contenders import contender_spec
@@ -35,8 +36,8 @@ def _owner_group(battle: Battle) -> str:
 
 
 def _lock(response_id: int) -> tuple[Battle, Response]:
-    battle = Battle.objects.select_for_update().get(turns__responses__pk=response_id)
-    response = Response.objects.select_for_update().select_related("turn").get(pk=response_id)
+    battle = Battle.objects.select_for_update(of=("self",)).get(turns__responses__pk=response_id)
+    response = Response.objects.select_for_update(of=("self",)).select_related("turn").get(pk=response_id)
     return battle, response
 
 
@@ -124,11 +125,19 @@ def response_fail(*, response_id: int, error: str) -> bool:
     return True
 
 
+UNCLAIMED_FACTOR = 6  # a side still queued (never started) gets 6x longer: a backlog is not a lost worker
+
+
 def battle_expire_stale(*, older_than_s: int) -> int:
-    """Fail sides still pending long after their battle last changed (a lost worker whose task
-    was never redelivered). Returns how many sides were failed."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    """Fail pending sides whose worker started them more than `older_than_s` ago (a lost worker
+    whose task was never redelivered), or that no worker started within 6x that long.
+    Returns how many sides were failed."""
+    now = timezone.now()
+    started_before = now - timedelta(seconds=older_than_s)
+    queued_before = now - timedelta(seconds=older_than_s * UNCLAIMED_FACTOR)
     stale = Response.objects.filter(
-        status=ResponseStatus.PENDING, turn__battle__status=BattleStatus.GENERATING, turn__battle__updated_at__lt=cutoff
+        Q(started_at__lt=started_before) | Q(started_at__isnull=True, turn__created_at__lt=queued_before),
+        status=ResponseStatus.PENDING,
+        turn__battle__status=BattleStatus.GENERATING,
     ).values_list("pk", flat=True)
     return sum(response_fail(response_id=pk, error="stale: no result in time") for pk in list(stale))

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
@@ -76,7 +77,7 @@ def leaderboard_page(request):
     try:
         context = _board_context(_options(request))
     except ValidationError as exc:
-        return HttpResponse(exc.messages[0], status=400)
+        return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
     categories = sorted(c for c in Battle.objects.exclude(category="").values_list("category", flat=True).distinct()[:100])
     context.update(categories=categories, length_bands=list(LENGTH_BANDS), contenders=Contender.objects.order_by("display_name"))
     return render(request, "arena/leaderboard.html", context)
@@ -86,16 +87,25 @@ def leaderboard_page(request):
 def leaderboard_partial(request):
     if not _allowed(request):
         return HttpResponse(status=403)
-    return render(request, "arena/_leaderboard_board.html", _board_context(_options(request)))
+    try:
+        return render(request, "arena/_leaderboard_board.html", _board_context(_options(request)))
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
 
 
 @staff_member_required
 @require_POST
 def leaderboard_refit(request):
     opts = _options(request)
-    board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+    try:
+        board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
     leaderboard_fit_request(leaderboard_id=board.pk)
-    return redirect(request.POST.get("next") or "arena:leaderboard")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "arena:leaderboard"
+    return redirect(target)
 
 
 @require_GET
@@ -104,7 +114,10 @@ def leaderboard_api(request, fmt: str):
     if not _allowed(request):
         return JsonResponse({"error": "forbidden", "message": "Staff session or a token with leaderboard scope required."}, status=403)
     opts = _options(request)
-    board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+    try:
+        board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+    except ValidationError as exc:
+        return JsonResponse({"error": "bad_request", "message": exc.messages[0]}, status=400)
     snapshot = board.snapshots.order_by("-created_at").first()
     if snapshot is None:
         leaderboard_fit_request(leaderboard_id=board.pk)

@@ -1,8 +1,10 @@
 """Generate one side of one turn: claim it, stream tokens to the owner's group, store the result."""
 import time
 
+from django.conf import settings
+
 from arena.responses import response_claim, response_finish
-from worker.backends import get_backend
+from worker.backends import BackendError, get_backend
 from worker.publisher import publisher
 
 
@@ -16,10 +18,15 @@ def response_generate(*, response_id: int) -> None:
     if job.attempt > 1:  # a retry or a redelivery: the client drops what the lost attempt showed
         publisher.send(job.group, {"type": "battle.side_reset", **base})
     started = time.monotonic()
+    # A whole-answer deadline, checked as text arrives: Celery's time limits don't exist in the
+    # solo pool a GPU worker runs, and an endpoint's timeout_s bounds only each silent gap.
+    deadline = started + settings.ARENA["GENERATION_TIME_LIMIT_S"]
     first_token_ms = None
 
     def on_text(chunk: str) -> None:
         nonlocal first_token_ms
+        if time.monotonic() > deadline:
+            raise BackendError(f"no complete answer within {settings.ARENA['GENERATION_TIME_LIMIT_S']} s")
         if first_token_ms is None:
             first_token_ms = int((time.monotonic() - started) * 1000)
         publisher.send(job.group, {"type": "battle.token", **base, "text": chunk})

@@ -20,13 +20,13 @@ def test_add_contender_transformers_and_openai(capsys, settings, tmp_path):
     call_command("add_contender", "local-1", "--model", "my-model", "--name", "Local One", "--generation", '{"max_new_tokens": 64, "temperature": 0.5}')
     call_command(
         "add_contender", "remote-1", "--backend", "openai", "--model", "llama-3-8b", "--base-url", "http://vllm:8000/v1",
-        "--api-key-env", "VLLM_KEY", "--system-prompt", "Be brief.", "--weight", "2",
+        "--api-key-env", "VLLM_API_KEY", "--system-prompt", "Be brief.", "--weight", "2",
     )  # fmt: skip
     assert "queue is gen.local-1" in capsys.readouterr().out
     local, remote = Contender.objects.get(slug="local-1"), Contender.objects.get(slug="remote-1")
     assert contender_spec(local).model == str(tmp_path / "my-model")  # relative folders live under MODEL_DIR
     spec = contender_spec(remote)
-    assert (spec.kind, spec.base_url, spec.api_key_env, spec.system_prompt) == ("openai", "http://vllm:8000/v1", "VLLM_KEY", "Be brief.")
+    assert (spec.kind, spec.base_url, spec.api_key_env, spec.system_prompt) == ("openai", "http://vllm:8000/v1", "VLLM_API_KEY", "Be brief.")
     assert remote.sampling_weight == 2 and remote.queue == "gen.remote-1"
 
 
@@ -38,6 +38,7 @@ def test_add_contender_transformers_and_openai(capsys, settings, tmp_path):
         (["--generation", "{oops"], "not valid JSON"),
         (["--backend", "openai"], "needs a base URL"),
         (["--weight", "0"], "weight"),
+        (["--backend", "openai", "--base-url", "http://x:1/v1", "--api-key-env", "SECRET_KEY"], "_API_KEY"),
     ],
 )
 def test_add_contender_rejects_bad_input_and_writes_nothing(args, message):

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from arena.contenders import contender_register
-from arena.models import Battle, BattleStatus, Response, ResponseStatus
+from arena.models import Battle, BattleStatus, Response, ResponseStatus, Turn
 from arena.responses import battle_expire_stale
 from tests.arena.helpers import assert_no_identity, post, start_battle, wait_status
 from tests.support.openai_server import serve_openai
@@ -66,7 +66,14 @@ def test_stale_sides_are_failed_by_the_sweep(user, contenders):
     from tests.arena.test_votes import make_battle
 
     battle = make_battle(user, contenders, status=BattleStatus.GENERATING, side_status=ResponseStatus.PENDING)
-    assert battle_expire_stale(older_than_s=60) == 0  # fresh: left alone
-    Battle.objects.filter(pk=battle.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
-    assert battle_expire_stale(older_than_s=60) == 2
+    sides = Response.objects.filter(turn__battle=battle)
+    assert battle_expire_stale(older_than_s=60) == 0  # queued just now: left alone
+    Turn.objects.filter(battle=battle).update(created_at=timezone.now() - timedelta(minutes=3))
+    assert battle_expire_stale(older_than_s=60) == 0  # queued 3 min, never started: a backlog, not a lost worker
+    sides.filter(side="LEFT").update(started_at=timezone.now() - timedelta(minutes=2))
+    assert battle_expire_stale(older_than_s=60) == 1  # started 2 min ago and silent: its worker is gone
     assert Battle.objects.get(pk=battle.pk).status == BattleStatus.FAILED
+    queued = make_battle(user, contenders, status=BattleStatus.GENERATING, side_status=ResponseStatus.PENDING)
+    Turn.objects.filter(battle=queued).update(created_at=timezone.now() - timedelta(minutes=7))
+    assert battle_expire_stale(older_than_s=60) == 2  # never started within 6x the limit
+    assert Battle.objects.get(pk=queued.pk).status == BattleStatus.FAILED

@@ -28,7 +28,7 @@ def test_malformed_and_oversize_bodies_refused(alice, contenders):
     res = alice.post("/arena/api/battles", data=b"[1,2]", content_type="application/json")
     assert res.status_code == 400
     res = post(alice, "/arena/api/battles", {"prompt": "x" * 70_000})
-    assert res.status_code == 400
+    assert res.status_code == 400 and res.json()["error"] == "bad_request"  # the 64 KB body limit, before any prompt rule
     assert not Battle.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """Leaderboards from stored votes: SQL aggregation, fit, snapshots, single-flight, pages, API, live updates."""
 import csv
 import json
+from datetime import timedelta
 import threading
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.utils import timezone
 
 from arena.leaderboards import leaderboard_fit, leaderboard_get_or_create
 from arena.models import Battle, Contender, Leaderboard, LeaderboardSnapshot, Vote
@@ -93,10 +95,15 @@ def test_online_elo_continues_across_refits(tmp_path):
     rng = np.random.default_rng(3)
     rows = [{"model_a": a, "model_b": b, "winner": rng.choice(["model_a", "model_b", "tie"])}
             for a, b in rng.choice(["a", "b", "c", "d"], size=(60, 2)) if a != b]  # fmt: skip
+    settle = lambda: Vote.objects.update(created_at=timezone.now() - timedelta(seconds=60))  # noqa: E731
     synthetic(tmp_path, rows[:30])
+    settle()
     board = leaderboard_get_or_create()
     leaderboard_fit(leaderboard_id=board.pk)
     synthetic(tmp_path, rows[30:])
+    fresh = leaderboard_fit(leaderboard_id=board.pk)
+    assert {m["elo"] for m in fresh.result["models"]} != set()  # unsettled votes wait for the next fit
+    settle()
     snapshot = leaderboard_fit(leaderboard_id=board.pk)
     ids = {c.display_name: c.pk for c in Contender.objects.all()}
     votes = Vote.objects.order_by("pk").values_list("battle__contender_left_id", "battle__contender_right_id", "winner")
@@ -155,6 +162,10 @@ def test_page_access_api_tokens_and_downloads(tmp_path, client, user, admin_user
 
     settings.LEADERBOARD = {**settings.LEADERBOARD, "PUBLIC": True}
     assert client.get("/arena/leaderboard/").status_code == 200
+    boards = Leaderboard.objects.count()
+    assert client.get("/arena/leaderboard/?category=made-up").status_code == 400  # a GET creates no board
+    assert client.get("/arena/api/leaderboard.json?category=made-up").status_code == 400
+    assert Leaderboard.objects.count() == boards
 
 
 @pytest.mark.django_db

@@ -138,6 +138,8 @@
       battle = (await api("POST", url, { prompt })).battle;
       promptBox.value = "";
       render();
+      // Events that arrived before this answer named a battle the page didn't know yet.
+      if (battle.status === "GENERATING") refresh();
     } catch (e) { say(e.message, "error"); } finally { busy = false; }
   }
 
