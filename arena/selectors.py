@@ -40,9 +40,8 @@ def battle_state(battle: Battle) -> dict:
         turns.append({"index": turn.index, "prompt": turn.user_message, "sides": sides})
     state = {"id": str(battle.pk), "status": battle.status, "turns": turns, "reveal": None, "vote": None}
     if battle.status == BattleStatus.VOTED:
-        vote = battle.vote
-        state["vote"] = {"winner": WINNER_TO_CLIENT[vote.winner], "strength": vote.strength, "rationale": vote.rationale}
-        state["reveal"] = {"A": battle.contender_left.display_name, "B": battle.contender_right.display_name}
+        outcome = vote_outcome(battle)
+        state.update(vote=outcome["vote"], reveal=outcome["reveal"])
     return state
 
 

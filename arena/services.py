@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from arena import errors
+from arena.leaderboard_data import STYLE_COLUMNS
 from arena.leaderboards import vote_counted_for_refit
 from arena.models import Battle, BattleStatus, Contender, Response, Side, Turn, Vote, Winner, Strength
 from arena.owner import Owner
@@ -150,9 +151,6 @@ def vote_record(
     return battle
 
 
-STYLE_FIELDS = ("len", "headers", "lists", "bold")
-
-
 def _battle_style_set(battle: Battle) -> list[str]:
     """Sum each side's style features over its turns onto the battle (style-control covariates).
     Returns the fields set."""
@@ -161,7 +159,7 @@ def _battle_style_set(battle: Battle) -> list[str]:
         sums[side] += style_features(text)
     fields = []
     for side, suffix in ((Side.LEFT, "left"), (Side.RIGHT, "right")):
-        for name, value in zip(STYLE_FIELDS, sums[side].astuple()):
+        for name, value in zip(STYLE_COLUMNS, sums[side].astuple()):
             setattr(battle, f"{name}_{suffix}", value)
             fields.append(f"{name}_{suffix}")
     return fields

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET, require_POST
 from arena import selectors, services
 from arena.http import client_fingerprint, json_api, json_body, request_owner
 from arena.owner import NotSignedIn
+from arena.selectors import WINNER_TO_CLIENT
 
-WINNER_FROM_CLIENT = {"A": "LEFT", "B": "RIGHT", "TIE": "TIE", "BOTH_BAD": "BOTH_BAD"}
+WINNER_FROM_CLIENT = {client: stored for stored, client in WINNER_TO_CLIENT.items()}
 
 
 @require_GET

@@ -192,8 +192,8 @@ ARENA = {
 }
 
 # Pair choice: "active" (votes go where intervals are widest, once a fit exists) or "weighted".
-ARENA["SAMPLING"] = env.text("ARENA_SAMPLING", "active")
-ARENA["EXPLORE"] = float(env.text("ARENA_EXPLORE", "0.2"))
+ARENA["SAMPLING"] = env.choice("ARENA_SAMPLING", ("active", "weighted"), "active")
+ARENA["EXPLORE"] = env.number("ARENA_EXPLORE", 0.2)
 
 LOGGING = {
     "version": 1,

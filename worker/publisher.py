@@ -10,9 +10,12 @@ loop, so the sender must run on that loop: the consumer registers it with `use_l
 """
 import asyncio
 import json
+import logging
 import threading
 
 from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
 
 # After sending token events the sender waits this long, so the tokens written meanwhile go out
 # merged in one event. Without it nearly every token was its own group_send, ~1.4 ms of worker
@@ -90,9 +93,7 @@ class EventPublisher:
                 try:
                     await layer.group_send(group, event)
                 except Exception:  # a full or unreachable layer loses a live event, never a stored result
-                    import logging
-
-                    logging.getLogger(__name__).exception("group_send to %s failed", group)
+                    log.exception("group_send to %s failed", group)
             if any(event["type"] == "battle.token" for _, event in batch):
                 await asyncio.sleep(TOKEN_FLUSH_INTERVAL_S)
 
