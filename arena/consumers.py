@@ -14,22 +14,31 @@ FORWARDED = ("battle.token", "battle.side_reset", "battle.side_done", "battle.si
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class ArenaConsumer(AsyncJsonWebsocketConsumer):
+class GroupConsumer(AsyncJsonWebsocketConsumer):
+    """Joins one channel-layer group on connect and leaves it on disconnect."""
+
+    group = ""
+
+    async def join(self, group: str) -> None:
+        if isinstance(self.channel_layer, InMemoryChannelLayer):
+            publisher.use_loop(asyncio.get_running_loop())  # see worker/publisher.py
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+
+class ArenaConsumer(GroupConsumer):
     async def connect(self):
         try:
             owner = owner_for(self.scope.get("user"), self.scope.get("session"))
         except NotSignedIn:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if isinstance(self.channel_layer, InMemoryChannelLayer):
-            publisher.use_loop(asyncio.get_running_loop())  # see worker/publisher.py
-        self.group = owner.group
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code):
-        if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.join(owner.group)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -42,7 +51,7 @@ class ArenaConsumer(AsyncJsonWebsocketConsumer):
     battle_token = battle_side_reset = battle_side_done = battle_side_failed = forward
 
 
-class LeaderboardConsumer(AsyncJsonWebsocketConsumer):
+class LeaderboardConsumer(GroupConsumer):
     """Tells an open leaderboard page that a new fit landed (it then fetches the new board)."""
 
     async def connect(self):
@@ -54,15 +63,7 @@ class LeaderboardConsumer(AsyncJsonWebsocketConsumer):
         if not (settings.LEADERBOARD["PUBLIC"] or (user is not None and user.is_authenticated and user.is_staff)):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if isinstance(self.channel_layer, InMemoryChannelLayer):
-            publisher.use_loop(asyncio.get_running_loop())
-        self.group = LEADERBOARD_GROUP
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code):
-        if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.join(LEADERBOARD_GROUP)
 
     async def leaderboard_updated(self, event):
         await self.send_json(event)

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from arena.leaderboard_data import LENGTH_BANDS, last_vote_id, style_rows, vote_rows_between, vote_table
-from arena.models import Battle, Leaderboard, LeaderboardSnapshot
+from arena.leaderboard_data import LENGTH_BANDS, last_vote_id, style_rows, vote_filter, vote_rows_between, vote_table
+from arena.models import Battle, Leaderboard, LeaderboardSnapshot, Vote
 from worker.dispatch import broadcast_on_commit, enqueue_on_commit
 
 LEADERBOARD_GROUP = "leaderboard.updates"
@@ -113,11 +113,13 @@ def leaderboard_fit_request(*, leaderboard_id: int) -> None:
 def leaderboards_refit_stale() -> int:
     """Queue a fit for every leaderboard that has votes it has not seen. Returns how many."""
     leaderboards_default()
-    upto = last_vote_id()
     queued = 0
-    for board in Leaderboard.objects.filter(seen_vote_id__lt=upto):
-        leaderboard_fit_request(leaderboard_id=board.pk)
-        queued += 1
+    for board in Leaderboard.objects.filter(seen_vote_id__lt=last_vote_id()):
+        # Only a board whose own filter matches an unseen vote: a category nobody voted in
+        # since its last fit is left alone.
+        if Vote.objects.filter(vote_filter(board), pk__gt=board.seen_vote_id).exists():
+            leaderboard_fit_request(leaderboard_id=board.pk)
+            queued += 1
     return queued
 
 

@@ -14,10 +14,7 @@ def sample_pair(weights: np.ndarray, rng: np.random.Generator) -> tuple[int, int
         raise ValueError("need at least two contenders with positive weight")
     pair_weights = np.outer(weights, weights)
     np.fill_diagonal(pair_weights, 0.0)
-    upper = np.triu(pair_weights, k=1).ravel()
-    flat = rng.choice(upper.size, p=upper / upper.sum())
-    i, j = divmod(int(flat), weights.size)
-    return (i, j) if rng.random() < 0.5 else (j, i)
+    return sample_pair_from_matrix(pair_weights, rng)
 
 
 def sample_pair_from_matrix(probabilities: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:

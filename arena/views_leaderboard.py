@@ -43,8 +43,13 @@ def _options(request) -> dict:
     }
 
 
+def _board(opts: dict):
+    """The leaderboard the query asks for; ValidationError for an unknown category."""
+    return leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+
+
 def _board_context(opts: dict) -> dict:
-    board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+    board = _board(opts)
     snapshot = board.snapshots.order_by("-created_at").first()
     context = {"board": board, "snapshot": snapshot, "opts": opts}
     if snapshot is None:
@@ -52,10 +57,11 @@ def _board_context(opts: dict) -> dict:
         return context
     rows = leaderboard_rows(snapshot.result, ci=opts["ci"], anchor_id=opts["anchor"])
     matrices = matrices_in_order(snapshot.result, rows[:MATRIX_MODELS])
-    history = list(board.snapshots.order_by("-created_at").values_list("created_at", "result")[:HISTORY])
+    # Only each snapshot's model rows: whole results carry matrices and bootstrap samples.
+    history = list(board.snapshots.order_by("-created_at").values_list("created_at", "result__models")[:HISTORY])
     series, top = {}, {r["name"] for r in rows[:10]}  # ten lines are as many as a reader can follow
-    for created_at, result in history:
-        for m in result["models"]:
+    for created_at, models in history:
+        for m in models:
             if m["rating"] is not None and m["name"] in top:
                 series.setdefault(m["name"], []).append((created_at.timestamp(), m["rating"]))
     context.update(
@@ -98,7 +104,7 @@ def leaderboard_partial(request):
 def leaderboard_refit(request):
     opts = _options(request)
     try:
-        board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+        board = _board(opts)
     except ValidationError as exc:
         return HttpResponse(exc.messages[0], status=400, content_type="text/plain")
     leaderboard_fit_request(leaderboard_id=board.pk)
@@ -115,7 +121,7 @@ def leaderboard_api(request, fmt: str):
         return JsonResponse({"error": "forbidden", "message": "Staff session or a token with leaderboard scope required."}, status=403)
     opts = _options(request)
     try:
-        board = leaderboard_get_or_create(style_control=opts["style_control"], category=opts["category"], include_both_bad=opts["include_both_bad"])
+        board = _board(opts)
     except ValidationError as exc:
         return JsonResponse({"error": "bad_request", "message": exc.messages[0]}, status=400)
     snapshot = board.snapshots.order_by("-created_at").first()

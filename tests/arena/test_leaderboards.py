@@ -99,10 +99,12 @@ def test_online_elo_continues_across_refits(tmp_path):
     synthetic(tmp_path, rows[:30])
     settle()
     board = leaderboard_get_or_create()
-    leaderboard_fit(leaderboard_id=board.pk)
+    first = leaderboard_fit(leaderboard_id=board.pk)
     synthetic(tmp_path, rows[30:])
     fresh = leaderboard_fit(leaderboard_id=board.pk)
-    assert {m["elo"] for m in fresh.result["models"]} != set()  # unsettled votes wait for the next fit
+    assert fresh.n_votes == len(rows)  # counts see every vote at once
+    elo_of = lambda snap: {m["id"]: m["elo"] for m in snap.result["models"]}  # noqa: E731
+    assert elo_of(fresh) == elo_of(first)  # the unsettled votes wait for the next fit
     settle()
     snapshot = leaderboard_fit(leaderboard_id=board.pk)
     ids = {c.display_name: c.pk for c in Contender.objects.all()}
@@ -246,3 +248,18 @@ async def test_open_leaderboard_pages_hear_about_new_fits(tmp_path, admin_user, 
     assert event == {"type": "leaderboard.updated", "leaderboard": board.pk, "snapshot": snapshot.pk}
     await staff.disconnect()
     channel_layers.backends.clear()
+
+
+@pytest.mark.django_db
+def test_refit_queues_only_boards_with_unseen_votes_of_their_own(tmp_path):
+    from arena.leaderboards import leaderboards_refit_stale
+
+    synthetic(tmp_path, [{"model_a": "a", "model_b": "b", "winner": "model_a", "category": "code"}] * 2)
+    for board in [*Leaderboard.objects.all(), leaderboard_get_or_create(), leaderboard_get_or_create(category="code")]:
+        leaderboard_fit(leaderboard_id=board.pk)
+    assert leaderboards_refit_stale() == 1  # the new style-controlled default board, never fitted
+    leaderboard_fit(leaderboard_id=leaderboard_get_or_create(style_control=True).pk)
+    assert leaderboards_refit_stale() == 0
+    synthetic(tmp_path, [{"model_a": "a", "model_b": "b", "winner": "tie", "category": "chat"}])
+    stale = leaderboards_refit_stale()
+    assert stale == 2  # the two all-votes boards; the "code" board saw nothing new
