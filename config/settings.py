@@ -25,6 +25,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=1 for local development)")
     SECRET_KEY = "dev-only-insecure-key-do-not-deploy"
 
+# Annotator pseudonyms (HMAC key): set PSEUDONYM_KEY to keep pseudonyms stable across a SECRET_KEY
+# rotation; by default it is derived from SECRET_KEY.
+PSEUDONYM_KEY = env.text("PSEUDONYM_KEY") or f"pseudonym:{SECRET_KEY}"
+
 ALLOWED_HOSTS = env.words("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env.words("CSRF_TRUSTED_ORIGINS")
 
@@ -194,6 +198,14 @@ ARENA = {
 # Pair choice: "active" (votes go where intervals are widest, once a fit exists) or "weighted".
 ARENA["SAMPLING"] = env.choice("ARENA_SAMPLING", ("active", "weighted"), "active")
 ARENA["EXPLORE"] = env.number("ARENA_EXPLORE", 0.2)
+
+ANNOTATE = {
+    "MAX_IMPORT_BYTES": env.integer("ANNOTATE_MAX_IMPORT_BYTES", 512 * 1024 * 1024),
+    "MAX_PROMPT_CHARS": env.integer("ANNOTATE_MAX_PROMPT_CHARS", 50_000),
+    "MAX_CANDIDATE_CHARS": env.integer("ANNOTATE_MAX_CANDIDATE_CHARS", 100_000),
+    "MAX_CANDIDATES": env.integer("ANNOTATE_MAX_CANDIDATES", 10),
+    "SUBMITS_PER_HOUR": env.integer("ANNOTATE_SUBMITS_PER_HOUR", 600),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,33 @@
+"""Campaigns and items built directly in the database, for tests of the rules that come after
+an import (leasing, submitting, the dashboard)."""
+import numpy as np
+
+from annotate.leasing import slot_open
+from annotate.models import Campaign, Candidate, Item
+
+
+def campaign_make(*, slug: str = "c", n_items: int = 10, n_candidates: int = 2, n_gold: int = 0, seed: int = 0, **fields) -> Campaign:
+    """A campaign with n_items regular items (then n_gold gold items whose answer is candidate 0)."""
+    campaign = Campaign.objects.create(slug=slug, title=f"Campaign {slug}", **fields)
+    rng = np.random.default_rng(seed)
+    items = []
+    for position in range(1, n_items + n_gold + 1):
+        gold = position > n_items
+        item = Item(
+            campaign=campaign,
+            position=position,
+            prompt=f"Prompt {position}",
+            is_gold=gold,
+            gold="0" if gold else "",
+            shuffle_key=int(rng.integers(1 << 62)),
+            n_candidates=n_candidates,
+        )
+        item.is_open = slot_open(item, campaign.overlap)
+        items.append(item)
+    Item.objects.bulk_create(items)
+    Candidate.objects.bulk_create(
+        Candidate(item=item, index=i, text=f"Answer {i} to prompt {item.position}", model=f"m{i}")
+        for item in items
+        for i in range(n_candidates)
+    )
+    return campaign
