@@ -11,12 +11,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from arena.routing import websocket_urlpatterns  # noqa: E402
+from annotate.routing import websocket_urlpatterns as annotate_ws  # noqa: E402
+from arena.routing import websocket_urlpatterns as arena_ws  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Static files are few and small; serving them here keeps one process to run.
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(arena_ws + annotate_ws))),
     }
 )

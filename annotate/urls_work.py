@@ -1,0 +1,1 @@
+urlpatterns = []  # annotators' pages and JSON API
