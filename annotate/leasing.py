@@ -81,6 +81,14 @@ def assignment_live(annotator: Annotator, now: datetime) -> Assignment | None:
     )
 
 
+def _campaign_leases_expire(campaign: Campaign, now: datetime) -> int:
+    due = Assignment.objects.filter(item__campaign=campaign, state=AssignmentState.LEASED, expires_at__lte=now)
+    return sum(
+        lease_end(assignment_id=pk, state=AssignmentState.EXPIRED, now=now, only_if_expired=True)
+        for pk in due.values_list("pk", flat=True)[:EXPIRE_BATCH]
+    )
+
+
 def assignment_next(*, annotator_id: int, rng: np.random.Generator | None = None, now: datetime | None = None) -> Assignment:
     """The annotator's current item: their live lease if they have one, else a new lease.
 
@@ -101,6 +109,10 @@ def assignment_next(*, annotator_id: int, rng: np.random.Generator | None = None
         want_gold = campaign.gold_rate > 0 and rng.random() < campaign.gold_rate
         item = _item_claim(annotator, campaign, gold=want_gold)
         if item is None and want_gold:
+            item = _item_claim(annotator, campaign, gold=False)
+        if item is None and _campaign_leases_expire(campaign, now):
+            # The beat sweeps every minute (and never runs in the embedded default): a pool
+            # that looks empty may only hold expired leases.
             item = _item_claim(annotator, campaign, gold=False)
         if item is None:
             raise errors.NoItemsLeft()

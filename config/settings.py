@@ -152,6 +152,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "battle-expire-stale": {"task": "worker.tasks.battle_expire_stale_task", "schedule": 60.0},
     "leaderboards-refit": {"task": "worker.tasks.leaderboards_refit_task", "schedule": float(LEADERBOARD["REFIT_EVERY_S"])},
+    "annotate-leases-expire": {"task": "worker.tasks.leases_expire_task", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -55,3 +55,10 @@ def leaderboards_refit_task() -> int:
     from arena.leaderboards import leaderboards_refit_stale
 
     return leaderboards_refit_stale()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def leases_expire_task() -> int:
+    from annotate.leasing import leases_expire
+
+    return leases_expire()

@@ -132,3 +132,15 @@ def test_quota_ends_the_work(django_user_model):
         annotation_submit(annotator_id=a.pk, assignment_id=lease.pk, answer=PICK_FIRST)
     with pytest.raises(errors.QuotaReached):
         assignment_next(annotator_id=a.pk)
+
+
+def test_an_expired_lease_is_reclaimed_without_waiting_for_the_sweep(django_user_model):
+    # given the only slot leased to a, who walked away
+    campaign = campaign_make(n_items=1, overlap=1, lease_s=60)
+    a, b = people(django_user_model, campaign, 2)
+    lease = assignment_next(annotator_id=a.pk)
+    # when b asks after the lease ran out (no beat in the embedded default)
+    taken = assignment_next(annotator_id=b.pk, now=timezone.now() + timedelta(seconds=61))
+    # then b gets the item and a's lease is marked expired
+    assert taken.item_id == lease.item_id
+    assert Assignment.objects.get(pk=lease.pk).state == AssignmentState.EXPIRED
