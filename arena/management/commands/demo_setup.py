@@ -4,13 +4,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from annotate.samples import SAMPLE_SLUG, sample_campaign_import
 from arena.contenders import contender_register
 
 DEMO_ADMIN = "admin"
 
 
 class Command(BaseCommand):
-    help = "Embedded demo: build the tiny local models, register them as contenders, create an admin."
+    help = "Embedded demo: build the tiny local models, register them as contenders, import the sample campaign, create an admin."
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the app will listen (printed).")
@@ -26,6 +27,11 @@ class Command(BaseCommand):
                 backend="TRANSFORMERS",
                 model=info.slug,  # relative: resolved under MODEL_DIR
                 generation={"max_new_tokens": 80, "temperature": 0.8, "top_p": 0.95},
+            )
+        sample = sample_campaign_import()  # skipped when it exists already
+        if sample is not None:
+            self.stdout.write(
+                f"Imported the sample campaign {SAMPLE_SLUG}: {sample.n_items} items, {sample.n_judgments} expert judgments."
             )
         password_file = settings.VAR_DIR / "admin_password"
         if not password_file.exists():
