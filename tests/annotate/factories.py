@@ -6,8 +6,19 @@ from annotate.leasing import slot_open
 from annotate.models import Campaign, Candidate, Item
 
 
-def campaign_make(*, slug: str = "c", n_items: int = 10, n_candidates: int = 2, n_gold: int = 0, seed: int = 0, **fields) -> Campaign:
-    """A campaign with n_items regular items (then n_gold gold items whose answer is candidate 0)."""
+def campaign_make(
+    *,
+    slug: str = "c",
+    n_items: int = 10,
+    n_candidates: int = 2,
+    n_gold: int = 0,
+    seed: int = 0,
+    prompt_format: str = "Prompt {position}",
+    answer_format: str = "Answer {index} to prompt {position}",
+    **fields,
+) -> Campaign:
+    """A campaign with n_items regular items (then n_gold gold items whose answer is candidate 0).
+    Texts come from the formats (fields `position`, 1-based, and `index`, the candidate's)."""
     campaign = Campaign.objects.create(slug=slug, title=f"Campaign {slug}", **fields)
     rng = np.random.default_rng(seed)
     items = []
@@ -16,7 +27,7 @@ def campaign_make(*, slug: str = "c", n_items: int = 10, n_candidates: int = 2, 
         item = Item(
             campaign=campaign,
             position=position,
-            prompt=f"Prompt {position}",
+            prompt=prompt_format.format(position=position),
             is_gold=gold,
             gold="0" if gold else "",
             shuffle_key=int(rng.integers(1 << 62)),
@@ -26,7 +37,7 @@ def campaign_make(*, slug: str = "c", n_items: int = 10, n_candidates: int = 2, 
         items.append(item)
     Item.objects.bulk_create(items)
     Candidate.objects.bulk_create(
-        Candidate(item=item, index=i, text=f"Answer {i} to prompt {item.position}", model=f"m{i}")
+        Candidate(item=item, index=i, text=answer_format.format(index=i, position=item.position), model=f"m{i}")
         for item in items
         for i in range(n_candidates)
     )
