@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns = []  # the dashboard's live socket
+from annotate.consumers import CampaignConsumer
+
+websocket_urlpatterns = [
+    path("ws/annotate/<int:campaign_id>/", CampaignConsumer.as_asgi()),  # the dashboard's live socket
+]
