@@ -61,6 +61,16 @@ def crowd_user(crowd: CrowdIds):
     return user
 
 
+def crowd_join(*, campaign: Campaign, crowd: CrowdIds, address: str) -> tuple[object, Annotator]:
+    """A crowd participant's first (or next) visit through the study link: their pseudonymous
+    user and annotator. A study link creates accounts on a GET, so the number of joins per
+    client address is limited (ANNOTATE_JOINS_PER_HOUR; a lab behind one NAT shares it)."""
+    if rate_limit_hit(key=f"annotate-join:{address}", limit=settings.ANNOTATE["JOINS_PER_HOUR"], window_s=3600):
+        raise errors.RateLimited()
+    user = crowd_user(crowd)
+    return user, annotator_join(campaign=campaign, user=user, crowd=crowd)
+
+
 def annotator_join(*, campaign: Campaign, user, crowd: CrowdIds | None = None, invited: bool = False) -> Annotator:
     """The annotator for `user` in `campaign`, created on first visit.
 

@@ -47,9 +47,8 @@ def join(request, slug, token):
         campaign = selectors.campaign_get_by_invite(slug=slug, token=token)
         if request.GET.get("PROLIFIC_PID"):
             crowd = CrowdIds(*(request.GET.get(name, "") for name in CROWD_PARAMS))
-            user = services.crowd_user(crowd)
+            user, _ = services.crowd_join(campaign=campaign, crowd=crowd, address=request.META.get("REMOTE_ADDR", ""))
             login(request, user, backend=MODEL_BACKEND)
-            services.annotator_join(campaign=campaign, user=user, crowd=crowd)
         elif not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         else:

@@ -206,6 +206,7 @@ ANNOTATE = {
     "MAX_CANDIDATE_CHARS": env.integer("ANNOTATE_MAX_CANDIDATE_CHARS", 100_000),
     "MAX_CANDIDATES": env.integer("ANNOTATE_MAX_CANDIDATES", 10),
     "SUBMITS_PER_HOUR": env.integer("ANNOTATE_SUBMITS_PER_HOUR", 600),
+    "JOINS_PER_HOUR": env.integer("ANNOTATE_JOINS_PER_HOUR", 300),  # crowd-link sign-ups per client address
 }
 
 LOGGING = {
