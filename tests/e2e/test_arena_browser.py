@@ -49,13 +49,15 @@ def test_sign_in_battle_stream_vote_reveal(browser, output_dir, user, contenders
         assert_no_identity(page.content() + "\n".join(frames), contenders)
         page.screenshot(path=str(output_dir / "arena-before-vote.png"), full_page=True)
 
-        page.locator("body").click()  # leave the prompt box so the vote keys apply
+        # keyboard only: once both answers are in, focus has left the prompt box by itself
         page.keyboard.press("e")  # strength: much better
         page.keyboard.press("1")  # A is better
         page.wait_for_selector("#reveal:not([hidden])")
         names = page.locator(".side-name").all_inner_texts()
         assert set(names) == {c.display_name for c in contenders}
         page.screenshot(path=str(output_dir / "arena-revealed.png"), full_page=True)
+        page.keyboard.press("/")  # back to the prompt for the next battle
+        assert page.evaluate("document.activeElement.id") == "prompt"
 
         page.set_viewport_size({"width": 390, "height": 844})  # phone-sized: sides stack
         boxes = [page.locator(".side").nth(i).bounding_box() for i in range(2)]

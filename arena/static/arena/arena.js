@@ -71,6 +71,9 @@
       conversation.append(row);
     }
     const ready = battle.status === "READY";
+    // Answers just finished: leave the (empty) prompt box so that 1–4, q/w/e and r act as
+    // shortcuts instead of being typed into it.
+    if (ready && voteForm.hidden && document.activeElement === promptBox && !promptBox.value) promptBox.blur();
     voteForm.hidden = !ready;
     if (battle.status === "FAILED") say("A model failed to answer, so this battle can't be voted on. Press n or New battle to start another.", "error");
     if (battle.reveal) {
@@ -78,7 +81,7 @@
       reveal.replaceChildren(
         el("p", "", "Thanks, your vote is saved. Model A was "),
         el("strong", "", battle.reveal.A), el("span", "", " and Model B was "), el("strong", "", battle.reveal.B),
-        el("p", "hint", "Type a new prompt to start the next battle.")
+        el("p", "hint", "Press / to type the next prompt (or n for a new battle).")
       );
     } else reveal.hidden = true;
     conversation.lastElementChild && conversation.lastElementChild.scrollIntoView({ block: "end" });
@@ -150,14 +153,18 @@
     try {
       const outcome = (await api("POST", `/arena/api/battles/${battle.id}/vote`, { winner, strength, rationale: $("rationale").value })).battle;
       Object.assign(battle, { status: outcome.status, vote: outcome.vote, reveal: outcome.reveal });
-      voteForm.reset(); say(""); render(); promptBox.focus();
+      // Focus stays off the prompt box, so n and / act as the README says; / (or a click) types.
+      voteForm.reset(); say(""); render();
     } catch (e) { say(e.message, "error"); } finally { busy = false; }
   }
 
   function newBattle() { battle = null; voteForm.reset(); say(""); render(); promptBox.focus(); }
 
   $("prompt-form").addEventListener("submit", send);
-  promptBox.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) send(e); });
+  promptBox.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) send(e);
+    else if (e.key === "Escape") promptBox.blur();
+  });
   $("new-battle").addEventListener("click", newBattle);
   voteForm.querySelectorAll("[data-winner]").forEach((b) => b.addEventListener("click", () => vote(b.dataset.winner)));
   $("rationale").addEventListener("keydown", (e) => { if (e.key === "Enter") e.preventDefault(); if (e.key === "Escape") e.target.blur(); });
