@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from arena import plots
 from arena.leaderboard_view import CI_METHODS, leaderboard_rows, matrices_in_order
 from arena.leaderboards import leaderboard_fit_request, leaderboard_get_or_create
-from arena.models import ApiToken, Battle, Contender
-from arena.leaderboard_data import LENGTH_BANDS
+from arena.models import ApiToken, Battle, Contender, Vote
+from arena.leaderboard_data import LENGTH_BANDS, vote_filter
 from arena.tokens import token_user
 
 HISTORY = 30  # snapshots drawn in "ratings over time"
@@ -53,7 +53,9 @@ def _board_context(opts: dict) -> dict:
     snapshot = board.snapshots.order_by("-created_at").first()
     context = {"board": board, "snapshot": snapshot, "opts": opts}
     if snapshot is None:
-        leaderboard_fit_request(leaderboard_id=board.pk)
+        context["has_votes"] = Vote.objects.filter(vote_filter(board)).exists()
+        if context["has_votes"]:
+            leaderboard_fit_request(leaderboard_id=board.pk)
         return context
     rows = leaderboard_rows(snapshot.result, ci=opts["ci"], anchor_id=opts["anchor"])
     matrices = matrices_in_order(snapshot.result, rows[:MATRIX_MODELS])

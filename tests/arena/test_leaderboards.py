@@ -263,3 +263,13 @@ def test_refit_queues_only_boards_with_unseen_votes_of_their_own(tmp_path):
     synthetic(tmp_path, [{"model_a": "a", "model_b": "b", "winner": "tie", "category": "chat"}])
     stale = leaderboards_refit_stale()
     assert stale == 2  # the two all-votes boards; the "code" board saw nothing new
+
+
+def test_a_board_without_votes_says_so_and_queues_nothing(client, admin_user):
+    # given no vote at all
+    client.force_login(admin_user)
+    # when staff open the leaderboard
+    page = client.get("/arena/leaderboard/").content.decode()
+    # then the page says there are no votes (not that a fit is on its way), and no fit was queued
+    assert "No votes for this view yet" in page and "data-pending-fit" not in page
+    assert not LeaderboardSnapshot.objects.exists()

@@ -19,7 +19,11 @@
       try { ev = JSON.parse(m.data); } catch (e) { return; }
       if (ev.type === "leaderboard.updated" && String(ev.leaderboard) === board.dataset.board) refresh();
     };
-    socket.onopen = () => { retry = 1000; };
+    socket.onopen = () => {
+      retry = 1000;
+      // A fit queued by this page's own request may have finished before the socket opened.
+      if (board.querySelector("[data-pending-fit]")) refresh();
+    };
     socket.onclose = (e) => { if (e.code !== 4401) { setTimeout(connect, retry); retry = Math.min(retry * 2, 30000); } };
   }
   connect();
