@@ -47,6 +47,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\n  prefarena is starting at {url}\n"
                 f"  Sign in as  {DEMO_ADMIN} / {password}   (also stored in {password_file})\n"
-                f"  Arena: {url}arena/    Admin: {url}admin/\n  Stop with Ctrl+C.\n"
+                f"  Arena: {url}arena/    Leaderboard: {url}arena/leaderboard/    Admin: {url}admin/\n"
+                f"  Annotate: {url}annotate/    Sample campaign dashboard: {url}annotate/{SAMPLE_SLUG}/dashboard/\n"
+                f"  Stop with Ctrl+C.\n"
             )
         )
