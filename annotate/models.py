@@ -5,6 +5,7 @@ Counters on Item (`n_leased`, `n_submitted`) are changed only under the item's r
 (`annotate/leasing.py`), so "at most k at once" holds without counting rows per request.
 """
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -237,3 +238,42 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"annotation {self.pk} on {self.assignment_id}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class ExportSnapshot(models.Model):
+    """One dataset export: its settings (annotate.exports.config.ExportConfig as JSON), the data
+    cut-off that makes a rebuild byte-identical, and, once READY, its files with checksums.
+
+    The id is a random UUID and is the only handle on the files (links are not guessable);
+    files are written to a temporary folder and moved into place before the row says READY, so
+    a worker killed mid-export leaves nothing that looks finished."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    config = models.JSONField()
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    # The newest annotation and vote ids included: the same snapshot rebuilt reads the same rows.
+    upto_annotation_id = models.BigIntegerField(default=0)
+    upto_vote_id = models.BigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0, help_text="Progress while RUNNING.")
+    rows_total = models.PositiveBigIntegerField(default=0, help_text="Judgments to read (an estimate of the work).")
+    files = models.JSONField(default=list, blank=True, help_text="[{name, bytes, sha256, rows}] once READY.")
+    manifest = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"

@@ -179,6 +179,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
+# Finished dataset exports, one folder per snapshot (a shared volume in production).
+EXPORT_DIR = Path(env.text("EXPORT_DIR", str(VAR_DIR / "exports")))
 MODEL_DIR = Path(env.text("MODEL_DIR", str(VAR_DIR / "models")))
 
 # Arena rules, all overridable per deployment.
