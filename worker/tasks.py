@@ -62,3 +62,10 @@ def leases_expire_task() -> int:
     from annotate.leasing import leases_expire
 
     return leases_expire()
+
+
+@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3700)
+def export_build_task(*, snapshot_id: str) -> None:
+    from annotate.exports.build import export_build
+
+    export_build(snapshot_id=snapshot_id)
