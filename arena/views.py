@@ -58,12 +58,13 @@ def turn_create(request, battle_id):
 def vote_create(request, battle_id):
     body = json_body(request)
     strength = body.get("strength") or ""
-    battle = services.vote_record(
+    winner = body.get("winner")
+    stored = services.vote_record(
         owner=request_owner(request),
         battle_id=battle_id,
-        winner=WINNER_FROM_CLIENT.get(body.get("winner"), "?") if isinstance(body.get("winner"), str) else "?",
+        winner=WINNER_FROM_CLIENT.get(winner, "?") if isinstance(winner, str) else "?",
         strength=strength.upper() if isinstance(strength, str) else strength,
         rationale=body.get("rationale") or "",
         fingerprint=client_fingerprint(request),
     )
-    return JsonResponse({"battle": selectors.vote_outcome(battle)}, status=201)
+    return JsonResponse({"battle": selectors.vote_outcome(stored)}, status=201)

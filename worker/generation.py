@@ -23,13 +23,16 @@ def response_generate(*, response_id: int) -> None:
     deadline = started + settings.ARENA["GENERATION_TIME_LIMIT_S"]
     first_token_ms = None
 
+    token_event = {"type": "battle.token", **base}  # one dict: the publisher merges its tokens by identity
+
     def on_text(chunk: str) -> None:
         nonlocal first_token_ms
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise BackendError(f"no complete answer within {settings.ARENA['GENERATION_TIME_LIMIT_S']} s")
         if first_token_ms is None:
-            first_token_ms = int((time.monotonic() - started) * 1000)
-        publisher.send(job.group, {"type": "battle.token", **base, "text": chunk})
+            first_token_ms = int((now - started) * 1000)
+        publisher.send_token(job.group, token_event, chunk)
 
     try:
         result = get_backend(job.spec).generate(job.messages, on_text=on_text)

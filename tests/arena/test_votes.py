@@ -103,3 +103,74 @@ def test_csrf_is_enforced_on_votes(db, user, contenders):
     res = post(client, f"/arena/api/battles/{battle.pk}/vote", {"winner": "A"})
     assert res.status_code == 403
     assert not Vote.objects.exists()
+
+
+@pytest.mark.django_db
+def test_vote_stores_each_sides_style_summed_over_turns(alice, user, contenders):
+    from arena.style import style_features
+
+    battle = make_battle(user, contenders)
+    turn = Turn.objects.create(battle=battle, index=1, user_message="more")
+    texts = {"LEFT": "# Title\n\n- one\n- two\n\n**bold** end", "RIGHT": "plain words"}
+    for side, text in texts.items():
+        Response.objects.create(turn=turn, side=side, status=ResponseStatus.DONE, text=text)
+
+    res = post(alice, f"/arena/api/battles/{battle.pk}/vote", {"winner": "B", "strength": "slight"})
+
+    assert res.status_code == 201
+    assert res.json()["battle"] == {
+        "id": str(battle.pk),
+        "status": "VOTED",
+        "vote": {"winner": "B", "strength": "SLIGHT", "rationale": ""},
+        "reveal": {"A": contenders[0].display_name, "B": contenders[1].display_name},
+    }
+    battle.refresh_from_db()
+    for side in ("left", "right"):
+        expected = style_features("an answer") + style_features(texts[side.upper()])
+        stored = (getattr(battle, f"{name}_{side}") for name in ("len", "headers", "lists", "bold"))
+        assert tuple(stored) == expected.astuple()
+    assert battle.status == BattleStatus.VOTED and Vote.objects.get().voter == user
+
+
+@pytest.mark.django_db
+def test_a_battle_changed_after_it_was_read_is_not_voted_with_the_old_answers(user, contenders):
+    from arena import selectors, services
+
+    battle = make_battle(user, contenders)
+    seen = selectors.battle_for_vote(owner=Owner(user_id=user.pk), battle_id=battle.pk)
+    battle.save(update_fields=["status", "updated_at"])  # e.g. a turn added and answered meanwhile
+
+    vote = {"winner": "LEFT", "strength": "", "rationale": "", "voter_id": user.pk, "fingerprint": ""}
+    assert services._vote_insert(target=seen, style=services._style_columns(seen.texts), vote=vote) is False
+    assert not Vote.objects.exists()
+    assert Battle.objects.get(pk=battle.pk).status == BattleStatus.READY
+
+
+@pytest.mark.django_db
+def test_an_anonymous_session_votes_on_its_own_battle_only(client, user, contenders, settings):
+    settings.ARENA = {**settings.ARENA, "ALLOW_ANONYMOUS": True}
+    assert client.get("/arena/").status_code == 200
+    mine = make_battle(None, contenders)
+    mine.owner_session = client.session.session_key
+    mine.save()
+    someone_elses = make_battle(None, contenders)
+    someone_elses.owner_session = "another-session"
+    someone_elses.save()
+
+    assert post(client, f"/arena/api/battles/{someone_elses.pk}/vote", {"winner": "A"}).status_code == 404
+    assert post(client, f"/arena/api/battles/{mine.pk}/vote", {"winner": "A"}).status_code == 201
+    assert list(Vote.objects.values_list("battle_id", "voter_id")) == [(mine.pk, None)]
+
+
+@pytest.mark.django_db
+def test_votes_over_the_hourly_budget_are_refused_and_count_for_refits(alice, user, contenders, settings):
+    from django.core.cache import cache
+
+    from arena.leaderboards import VOTES_SINCE_FIT_KEY
+
+    settings.ARENA = {**settings.ARENA, "VOTES_PER_HOUR": 2}
+    battles = [make_battle(user, contenders) for _ in range(3)]
+    codes = [post(alice, f"/arena/api/battles/{b.pk}/vote", {"winner": "TIE"}).status_code for b in battles]
+    assert codes == [201, 201, 429]
+    assert Vote.objects.count() == 2
+    assert cache.get(VOTES_SINCE_FIT_KEY) == 2  # stored votes only

@@ -46,9 +46,15 @@ class CpuMeter:
     def _sample(self) -> dict[str, float]:
         return {"busy": _busy_s()} | {name: _cpu_s(procs) for name, procs in self._groups.items()}
 
-    def split(self, n_units: int, wall_s: float) -> dict[str, float]:
+    def sample(self) -> dict[str, float]:
+        """CPU seconds so far: the machine's ("busy") and each group's."""
+        return self._sample()
+
+    def split(self, n_units: int, wall_s: float, exclude: dict[str, float] | None = None) -> dict[str, float]:
+        """`exclude`: CPU seconds by group (and "busy") spent meanwhile on something that is not
+        the work measured (a reference measurement between phases), differences of sample()."""
         end = self._sample()
-        used = {name: end[name] - self._start[name] for name in end}
+        used = {name: end[name] - self._start[name] - (exclude or {}).get(name, 0.0) for name in end}
         per_unit = 1000 / max(n_units, 1)
         figures = {"machine_busy_pct": round(100 * used["busy"] / (wall_s * psutil.cpu_count()), 1)}
         for name in self._groups:

@@ -22,6 +22,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,7 +49,6 @@ MAX_NEW_TOKENS = 800  # prompt + reply stay inside the tiny model's 1,024 positi
 TEMPERATURE = 0.8
 SEEDS_TRIED = range(1, 31)
 N_BATTLES = 4  # x 2 sides = 8 streamed replies, after one warm-up battle
-ALONE_RUNS = 3  # before and again after the pipeline: the machine's speed drifts by ~10%
 TARGET_RATIO = 0.90
 TARGET_FIRST_TOKEN_MS = 150
 
@@ -104,9 +104,10 @@ async def frames_until_done(ws, battle_id: str) -> dict[str, list[tuple[float, d
     return frames
 
 
-async def stream_battles(base_url: str, session_key: str, n_battles: int) -> dict[tuple[str, str], list]:
+async def stream_battles(base_url: str, session_key: str, n_battles: int, between=None) -> dict[tuple[str, str], list]:
     """Start n_battles one after another, each once the previous one is done, and watch them on
-    one socket: (battle id, side) -> frames."""
+    one socket: (battle id, side) -> frames. `between()` runs before each battle, while the
+    pipeline is idle."""
     ws_url = base_url.replace("http://", "ws://") + "/ws/arena/"
     cookie = {"Cookie": f"sessionid={session_key}"}
     result = {}
@@ -116,6 +117,8 @@ async def stream_battles(base_url: str, session_key: str, n_battles: int) -> dic
     ):
         token = await csrf_token(client)
         for _ in range(n_battles):
+            if between is not None:
+                between()
             battle_id = await battle_create(client, token)
             for side, frames in (await frames_until_done(ws, battle_id)).items():
                 result[(battle_id, side)] = frames
@@ -173,8 +176,10 @@ def test_streaming_overhead(tiny_models):
     Contender.objects.filter(pk__in=[c.pk for c in contenders]).update(generation=dict(spec.params))
     assert contender_spec(Contender.objects.get(pk=contenders[0].pk)) == spec
 
-    # the backend alone, in this process, while nothing else runs
-    alone = [backend_alone(spec) for _ in range(ALONE_RUNS)]
+    # the backend alone, in this process, while nothing else runs: before the pipeline, before each
+    # battle (the pipeline idle meanwhile) and after it. Interleaved, both rates see the same
+    # drift of the machine's speed, which other work on the 2 cores moves by 10-40% within a minute.
+    alone = [backend_alone(spec)]
 
     # when: battles run through the worker and stream to a WebSocket client of the real server
     ((_, session_key),) = signed_in_clients(1)
@@ -189,9 +194,18 @@ def test_streaming_overhead(tiny_models):
         wait_for(lambda: Battle.objects.filter(pk=warm_up_id, status=BattleStatus.READY).exists(), timeout=120)
         meter = CpuMeter(server=server_processes(httpx.URL(url).port), worker=process_tree(worker.pid))
         t0 = time.perf_counter()
-        frames = asyncio.run(stream_battles(url, session_key, N_BATTLES))
-        cpu = meter.split(N_BATTLES * 2 * alone[0]["n_tokens"], time.perf_counter() - t0)
-    alone += [backend_alone(spec) for _ in range(ALONE_RUNS)]
+        between = Counter()
+
+        def alone_between() -> None:  # its time and CPU are not the pipeline's
+            started = {"wall": time.perf_counter(), **meter.sample()}
+            alone.append(backend_alone(spec))
+            between.update({"wall": time.perf_counter(), **meter.sample()})
+            between.subtract(started)
+
+        frames = asyncio.run(stream_battles(url, session_key, N_BATTLES, between=alone_between))
+        wall_s = time.perf_counter() - t0 - between.pop("wall")
+        cpu = meter.split(N_BATTLES * 2 * alone[0]["n_tokens"], wall_s, exclude=between)
+    alone.append(backend_alone(spec))
     alone_rate = statistics.median(a["n_tokens"] / a["span_s"] for a in alone)
     report(
         "stream.backend_alone",
@@ -200,7 +214,7 @@ def test_streaming_overhead(tiny_models):
         chars=len(alone[0]["text"]),
         chunks=alone[0]["chunks"],
         tokens_per_s_median=round(alone_rate, 1),
-        runs_before_after=[round(a["n_tokens"] / a["span_s"], 1) for a in alone],
+        runs_interleaved=[round(a["n_tokens"] / a["span_s"], 1) for a in alone],
         torch_threads=torch.get_num_threads(),
     )
 

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from arena.contenders import contender_register
 from arena.models import Battle, BattleStatus, Response, ResponseStatus, Turn, Vote
-from tests.bench.clients import WEB_DATABASE_POOL, signed_in_clients
+from tests.bench.clients import WEB_DATABASE_POOL, KeepAliveClient, signed_in_clients
 from tests.bench.cpu import CpuMeter, server_processes
 from tests.bench.figures import percentiles_ms, report
 from tests.support.server import asgi_server
@@ -72,27 +72,30 @@ class Voter:
     """One browser: its own session cookie, CSRF cookie and keep-alive connection."""
 
     def __init__(self, base_url: str, session_key: str, battle_ids: list[str]):
-        self.client = httpx.AsyncClient(base_url=base_url, cookies={"sessionid": session_key}, timeout=60)
+        self.base_url, self.session_key = base_url, session_key
         self.battle_ids = battle_ids
-        self.token = ""
+        self.client: KeepAliveClient | None = None
 
     async def open(self) -> None:
-        page = await self.client.get("/arena/")
-        assert page.status_code == 200, f"session not accepted: {page.status_code}"
-        self.token = self.client.cookies["csrftoken"]
+        """Load the arena page as a browser would (session accepted, CSRF cookie set)."""
+        async with httpx.AsyncClient(base_url=self.base_url, cookies={"sessionid": self.session_key}, timeout=60) as browser:
+            page = await browser.get("/arena/")
+            assert page.status_code == 200, f"session not accepted: {page.status_code}"
+            token = browser.cookies["csrftoken"]
+        cookies = f"sessionid={self.session_key}; csrftoken={token}"
+        self.client = KeepAliveClient(self.base_url, {"Cookie": cookies, "X-CSRFToken": token})
 
     async def vote(self) -> int:
         """The HTTP status, or NO_ANSWER when the connection failed."""
         battle_id = self.battle_ids.pop()
         try:
-            res = await self.client.post(
-                f"/arena/api/battles/{battle_id}/vote",
-                json={"winner": "A", "strength": "clear", "rationale": "bench"},
-                headers={"X-CSRFToken": self.token},
+            status, _ = await asyncio.wait_for(
+                self.client.post_json(f"/arena/api/battles/{battle_id}/vote", {"winner": "A", "strength": "clear", "rationale": "bench"}),
+                timeout=60,
             )
-        except httpx.HTTPError:
+        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
             return NO_ANSWER
-        return res.status_code
+        return status
 
 
 async def capacity_phase(voters: list[Voter], duration_s: float) -> tuple[float, list[float], Counter]:
@@ -158,7 +161,7 @@ async def drive(base_url: str, clients: list[tuple[int, str]], owned: dict[int, 
         half = max(10, round(capacity / 2))
         results[f"latency_at_{half}"] = await measured(servers, latency_phase(voters, half, LATENCY_PHASE_S))
     finally:
-        await asyncio.gather(*(v.client.aclose() for v in voters))
+        await asyncio.gather(*(v.client.aclose() for v in voters if v.client))
     return results
 
 
