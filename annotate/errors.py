@@ -37,6 +37,11 @@ class LeaseExpired(AnnotateError):
     message = "Your time on this item ran out and it went back to the pool. Your answer was not saved; take the next item."
 
 
+class ItemSkipped(AnnotateError):
+    code, status = "item_skipped", 409
+    message = "You skipped this item (perhaps in another tab), so this answer was not saved; take the next item."
+
+
 class AlreadySubmitted(AnnotateError):
     code, status, message = "already_submitted", 409, "You already answered this item."
 

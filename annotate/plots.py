@@ -8,6 +8,11 @@ from arena.plots import _svg as svg  # the arena's frame: viewBox, role="img", a
 
 ACCENT, WARN, MUTED, GRID = "#3451d1", "#d1343f", "#5b6475", "#eef0f5"
 MAX_BARS_LABELLED = 8
+# Row labels (pseudonyms, up to ~20 characters) are drawn in a monospace font, whose glyphs
+# are 0.6 em wide: 7.2 px at the frame's 12 px, so the label column is measured, not guessed.
+MONO = 'font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"'
+MONO_CHAR_PX = 7.2
+MAX_LABEL_CHARS = 24
 
 
 def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -22,7 +27,8 @@ def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+    # :g, not :.1f: a 0.25 step must not read "0.2, 0.5, 0.8"
+    return f"{value:.0f}" if value == int(value) else f"{value:.3g}"
 
 
 def columns(values: list[float], labels: list[str], label: str, *, titles: list[str] | None = None,
@@ -77,13 +83,16 @@ def share_bars(rows: list[tuple[str, float, int]], label: str, *, reference: flo
     (name, share, n). Shares far from the line are drawn in the warning colour."""
     if not rows:
         return ""
-    left, width, step = 110, 520, 20
-    x = lambda v: left + v * (width - left - 60)  # noqa: E731
+    names = [name if len(name) <= MAX_LABEL_CHARS else name[: MAX_LABEL_CHARS - 1] + "…" for name, _, _ in rows]
+    left = 16 + math.ceil(MONO_CHAR_PX * max(len(name) for name in names))
+    bars, step = 350, 20
+    width = left + bars + 80  # room for "100% (9999)" after the longest bar
+    x = lambda v: left + v * bars  # noqa: E731
     body = []
     for i, (name, share, n) in enumerate(rows):
         y = 14 + i * step
         color = WARN if abs(share - reference) > 0.2 else ACCENT
-        body.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end">{escape(name[:20])}</text>')
+        body.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" {MONO}>{escape(names[i])}</text>')
         body.append(f'<rect x="{left}" y="{y - 6}" width="{x(share) - left:.1f}" height="12" fill="{color}">'
                     f'<title>{escape(name)}: {share:.0%} of {n}</title></rect>')  # fmt: skip
         body.append(f'<text x="{x(share) + 4:.1f}" y="{y + 4}" fill="{MUTED}">{share:.0%} ({n})</text>')

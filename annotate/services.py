@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from annotate.models import (
 )
 from annotate.pseudonyms import pseudonym
 from annotate.questions import AnswerInvalid, CleanAnswer, answer_check, questions_from_json
+from arena.owner import CROWD_GROUP
 from arena.ratelimit import rate_limit_hit
 
 MAX_DRAFT_BYTES = 20_000
@@ -58,6 +60,7 @@ def crowd_user(crowd: CrowdIds):
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get_or_create(name=CROWD_GROUP)[0])  # annotation only: no arena
     return user
 
 
@@ -144,8 +147,11 @@ def _own_assignment(annotator_id: int, assignment_id) -> Assignment:
 
 
 def _require_live(assignment: Assignment, now: datetime) -> None:
+    """Raises AlreadySubmitted, ItemSkipped (skipped, e.g. in another tab) or LeaseExpired."""
     if assignment.state == AssignmentState.SUBMITTED:
         raise errors.AlreadySubmitted()
+    if assignment.state == AssignmentState.SKIPPED:
+        raise errors.ItemSkipped()
     if assignment.state != AssignmentState.LEASED or assignment.expires_at <= now:
         raise errors.LeaseExpired()
 
@@ -153,8 +159,8 @@ def _require_live(assignment: Assignment, now: datetime) -> None:
 def annotation_submit(*, annotator_id: int, assignment_id: int, answer, now: datetime | None = None) -> Annotation:
     """Store the annotator's answer to their leased item. Immutable afterwards.
 
-    Raises AssignmentNotFound (not theirs), AlreadySubmitted, LeaseExpired, AnswerRejected,
-    CampaignClosed or RateLimited; in every case nothing is stored."""
+    Raises AssignmentNotFound (not theirs), AlreadySubmitted, ItemSkipped, LeaseExpired,
+    AnswerRejected, CampaignClosed or RateLimited; in every case nothing is stored."""
     now = now or timezone.now()
     draft = _own_assignment(annotator_id, assignment_id)
     campaign = draft.annotator.campaign

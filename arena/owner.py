@@ -12,6 +12,21 @@ class NotSignedIn(ArenaError):
     code, status, message = "not_signed_in", 401, "Please sign in first."
 
 
+class AnnotationOnly(ArenaError):
+    code, status, message = "annotation_only", 403, "This account is for annotation campaigns only."
+
+
+# Accounts made by a crowd platform's study link (annotate.services.crowd_user) are in this
+# group: they came to annotate, and battles cost generation time the study didn't pay for.
+CROWD_GROUP = "crowd"
+
+
+def arena_access_check(user) -> None:
+    """Raises AnnotationOnly for crowd-link accounts. Checked where battles start (one query)."""
+    if user is not None and user.is_authenticated and user.groups.filter(name=CROWD_GROUP).exists():
+        raise AnnotationOnly()
+
+
 @dataclass(frozen=True)
 class Owner:
     user_id: int | None

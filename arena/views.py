@@ -1,13 +1,13 @@
 """Arena pages and JSON endpoints. Each parses input, makes one service call, serializes."""
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from arena import selectors, services
 from arena.http import client_fingerprint, json_api, json_body, request_owner
-from arena.owner import NotSignedIn
+from arena.owner import AnnotationOnly, NotSignedIn, arena_access_check
 from arena.selectors import WINNER_TO_CLIENT
 
 WINNER_FROM_CLIENT = {client: stored for stored, client in WINNER_TO_CLIENT.items()}
@@ -17,8 +17,11 @@ WINNER_FROM_CLIENT = {client: stored for stored, client in WINNER_TO_CLIENT.item
 def index(request):
     try:
         request_owner(request)
+        arena_access_check(request.user)
     except NotSignedIn:
         return redirect_to_login(request.get_full_path())
+    except AnnotationOnly as exc:
+        return HttpResponseForbidden(exc.message)
     limits = {"max_prompt_chars": settings.ARENA["MAX_PROMPT_CHARS"], "max_rationale_chars": settings.ARENA["MAX_RATIONALE_CHARS"]}
     return render(request, "arena/index.html", limits)
 
@@ -27,6 +30,7 @@ def index(request):
 @json_api
 def battle_create(request):
     body = json_body(request)
+    arena_access_check(request.user)
     battle = services.battle_start(owner=request_owner(request), prompt=body.get("prompt"))
     return JsonResponse({"battle": selectors.battle_state(battle)}, status=201)
 

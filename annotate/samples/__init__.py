@@ -2,15 +2,18 @@
 import json
 from pathlib import Path
 
-from annotate.importing import CampaignSpec, ImportReport, campaign_import
-from annotate.models import Campaign
-
 SAMPLES = Path(__file__).resolve().parent
 SAMPLE_SLUG = "lfqa-experts"
 
 
-def sample_campaign_import(*, slug: str = SAMPLE_SLUG) -> ImportReport | None:
-    """Import the sample campaign once; None when a campaign with `slug` already exists."""
+def sample_campaign_import(*, slug: str = SAMPLE_SLUG):
+    """Import the sample campaign once: its ImportReport, or None when a campaign with `slug`
+    already exists."""
+    # Imported here, not at the top: `python -m annotate.samples.lfqa` (which regenerates the
+    # sample file) loads this package without Django set up.
+    from annotate.importing import CampaignSpec, campaign_import
+    from annotate.models import Campaign
+
     if Campaign.objects.filter(slug=slug).exists():
         return None
     spec = CampaignSpec(

@@ -5,13 +5,24 @@ The source does not say which expert wrote which line, so annotators are named b
 within a pair ("expert-1", "expert-2", …): good for per-item agreement, meaningless for
 per-annotator figures. `n_gold` pairs on which three experts agree become gold items.
 
+The source keeps Reddit's line breaks as HTML `<br />` tags, which the work page would show
+literally (it renders Markdown with HTML escaped): they become newlines here; nothing else in
+the texts changes. The importer itself never rewrites a user's file.
+
 Regenerate the demo sample: python -m annotate.samples.lfqa tests/data/lfqa-experts/… OUT.jsonl
 """
 import json
+import re
 import sys
 from collections.abc import Iterable
 
 CHOICE = {-1: 0, 1: 1}  # overall_preference: -1 = answer A better, 1 = answer B better
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """`text` with HTML line breaks (`<br />`, `<br>`) as newlines."""
+    return _BR.sub("\n", text)
 
 
 def lfqa_items(lines: Iterable[str], *, n_gold: int = 0) -> list[dict]:
@@ -25,10 +36,10 @@ def lfqa_items(lines: Iterable[str], *, n_gold: int = 0) -> list[dict]:
         if item is None:
             item = items[key] = {
                 "id": f"lfqa-{len(items) + 1}",
-                "prompt": row["question"],
+                "prompt": plain_text(row["question"]),
                 "candidates": [
-                    {"text": row["answer_a"], "meta": {"author": row["answer_a_type"]}},
-                    {"text": row["answer_b"], "meta": {"author": row["answer_b_type"]}},
+                    {"text": plain_text(row["answer_a"]), "meta": {"author": row["answer_a_type"]}},
+                    {"text": plain_text(row["answer_b"]), "meta": {"author": row["answer_b_type"]}},
                 ],
                 "meta": {"source": "lfqa-experts"},
                 "judgments": [],

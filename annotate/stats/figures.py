@@ -2,7 +2,9 @@
 
 Agreement and consensus read the regular items only: gold items are checks that every
 annotator may see (so they would outweigh the work) and are picked to be easy. Gold
-judgments count in progress, throughput and the per-annotator figures.
+judgments count in progress, throughput and the per-annotator figures. Imported judgments
+(those that came with the items) count everywhere except throughput: they all carry the
+import's time, which says nothing about how fast anyone worked.
 """
 import math
 
@@ -39,27 +41,30 @@ def progress(j: CampaignJudgments) -> dict:
         "judgments": int(per_item[regular].sum()),
         "judgments_wanted": n_items * overlap,
         "gold_judgments": int(per_item[j.item_is_gold].sum()),
+        "imported_judgments": int(j.imported.sum()),
         "annotators": len(j.annotator_ids),
         "annotators_with_judgments": int(np.unique(j.annotators).size),
     }
 
 
 def throughput(j: CampaignJudgments, now_s: float) -> dict:
-    """Judgments per hour in equal bins from the first judgment to now (whole hours per bin)."""
-    if j.n == 0:
+    """Judgments submitted here per hour, in equal bins from the first one to now (whole hours
+    per bin); imported judgments are left out."""
+    created_s = j.created_s[~j.imported]
+    if created_s.size == 0:
         return {"bin_hours": 1, "start_s": None, "per_hour": [], "last_hour": 0, "last_24h": 0}
-    start = math.floor(j.created_s.min() / 3600) * 3600
+    start = math.floor(created_s.min() / 3600) * 3600
     hours = max(1, math.ceil((now_s - start) / 3600))
     bin_hours = max(1, math.ceil(hours / THROUGHPUT_BINS))
     n_bins = math.ceil(hours / bin_hours)
-    index = np.minimum(((j.created_s - start) // (bin_hours * 3600)).astype(np.int64), n_bins - 1)
+    index = np.minimum(((created_s - start) // (bin_hours * 3600)).astype(np.int64), n_bins - 1)
     counts = np.bincount(index, minlength=n_bins)
     return {
         "bin_hours": bin_hours,
         "start_s": start,
         "per_hour": [number(c / bin_hours, 2) for c in counts],
-        "last_hour": int((j.created_s > now_s - 3600).sum()),
-        "last_24h": int((j.created_s > now_s - 86400).sum()),
+        "last_hour": int((created_s > now_s - 3600).sum()),
+        "last_24h": int((created_s > now_s - 86400).sum()),
     }
 
 

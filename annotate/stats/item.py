@@ -1,7 +1,7 @@
 """One item for staff: prompt, candidates with their models, gold, and every judgment side by side."""
 from django.http import Http404
 
-from annotate.models import Annotation, Campaign, Item, Verdict
+from annotate.models import Annotation, AnnotationSource, Campaign, Item, Verdict
 from annotate.questions import questions_from_json
 from annotate.stats.reading import Labels
 
@@ -55,9 +55,11 @@ def item_detail(*, campaign: Campaign, position: int, review_flags: dict | None 
     )
     for a in annotations:
         order = a.assignment.order
+        # An imported judgment's stored order is the identity: the order it was shown in is unknown.
+        imported = a.source == AnnotationSource.IMPORTED
         if a.verdict == Verdict.CANDIDATE:
             choice = _candidate_name(a.choice, models)
-            shown_at = _shown_word(order.index(a.choice)) if a.choice in order else None
+            shown_at = _shown_word(order.index(a.choice)) if a.choice in order and not imported else None
         elif a.verdict == Verdict.RANKED:
             choice = " > ".join(str(i + 1) for i in a.ranking or [])
             shown_at = None
@@ -72,15 +74,15 @@ def item_detail(*, campaign: Campaign, position: int, review_flags: dict | None 
             "pseudonym": a.assignment.annotator.pseudonym,
             "choice": choice,
             "shown_at": shown_at,
-            "order": [i + 1 for i in order],
+            "order": [] if imported else [i + 1 for i in order],
             "strength": strength_labels[a.strength - 1] if a.strength and a.strength <= len(strength_labels) else "",
             "aspects": _aspects(a.aspects or {}, questions, models),
             "rationale": a.rationale,
-            "flags": a.flags,
+            "flags": [flag.replace("_", " ") for flag in a.flags],  # as the work page shows them
             "review_flags": (review_flags or {}).get(str(a.pk), []),
             "time_s": a.time_spent_ms / 1000.0,
             "created_at": a.created_at,
-            "source": a.source,
+            "imported": imported,
             "gold_correct": correct,
         })  # fmt: skip
     return {"item": item, "candidates": candidates, "gold": gold, "judgments": judgments}

@@ -4,6 +4,11 @@ Agreement with the majority (leave-one-out) and Dawid–Skene competence use eve
 with a choice, gold items included: more overlap, better estimates; competence is
 estimated without looking at the gold answers. Position bias reads two-candidate items:
 the share of candidate choices that took the one shown first (chance: 50%).
+
+Imported judgments (AnnotationSource.IMPORTED) count in every figure but position bias and
+median time: nobody knows the order they were shown in (the stored one is the identity) and
+their time is 0. The rationale checks still read them in file order, since an imported
+rationale's "A" and "B" name the file's columns.
 """
 import re
 
@@ -78,10 +83,12 @@ def annotators(j: CampaignJudgments) -> dict:
     items, people, labels = j.items[rows], j.annotators[rows], j.label[rows]
     agree = leave_one_out_agreement(items, people, labels, n_items=len(j.item_ids), n_annotators=n_annotators, n_labels=j.labels.n_labels)
     gold = gold_accuracy(items, people, labels, j.item_gold, n_annotators=n_annotators, n_labels=j.labels.n_labels)
-    bias = position_bias(j.annotators, shown_positions(j), n_annotators=n_annotators)
+    positions = np.where(j.imported, NO_LABEL, shown_positions(j))
+    bias = position_bias(j.annotators, positions, n_annotators=n_annotators)
     competence, note = _competence(j, rows)
     judgments = np.bincount(j.annotators, minlength=n_annotators)
-    time_s = group_median(j.annotators, j.time_ms / 1000.0, n_annotators)
+    timed = ~j.imported
+    time_s = group_median(j.annotators[timed], j.time_ms[timed] / 1000.0, n_annotators)
     lengths = np.array([len(r) for r in j.rationales], dtype=np.int64)
     written = lengths > 0
     rationale = group_median(j.annotators[written], lengths[written], n_annotators)

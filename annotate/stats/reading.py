@@ -14,7 +14,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from annotate.agreement import NO_LABEL
-from annotate.models import Annotation, Annotator, Campaign, Item, Verdict
+from annotate.models import Annotation, AnnotationSource, Annotator, Campaign, Item, Verdict
 from annotate.questions import Questions, questions_from_json
 
 CHUNK = 5000  # rows per server-side cursor fetch
@@ -71,7 +71,10 @@ class CampaignJudgments:
     items / annotators are codes into `item_*` / `annotator_*`; label is the choice code
     (`labels`), NO_LABEL when no overall choice was asked (verdict NONE); strength 0 when
     none; first_shown / second_shown the candidate shown first / second (NO_LABEL when the
-    item has one more than two); aspects and rationales are per-judgment Python objects."""
+    item has more than two); imported marks judgments that came with the items
+    (AnnotationSource.IMPORTED): their shown order is the identity because the real one is
+    unknown, their time is 0 and their created_s is the import's; aspects and rationales are
+    per-judgment Python objects."""
 
     campaign: Campaign
     questions: Questions
@@ -95,6 +98,7 @@ class CampaignJudgments:
     second_shown: np.ndarray
     time_ms: np.ndarray
     created_s: np.ndarray  # unix seconds
+    imported: np.ndarray  # bool
     rationales: list[str]
     aspects: list[dict]
 
@@ -119,7 +123,7 @@ def campaign_judgments_read(campaign: Campaign) -> CampaignJudgments:
     )
     item_ids = np.array([row[0] for row in item_rows], dtype=np.int64)
     fields = ["id", "assignment__item_id", "assignment__annotator_id", "verdict", "choice", "ranking", "strength",
-              "rationale", "time_spent_ms", "created_s", "first_shown"]  # fmt: skip
+              "rationale", "time_spent_ms", "created_s", "first_shown", "source"]  # fmt: skip
     if questions.aspects:
         fields.append("aspects")
     columns: dict[str, list] = {name: [] for name in fields}
@@ -164,6 +168,7 @@ def campaign_judgments_read(campaign: Campaign) -> CampaignJudgments:
         second_shown=np.where(two, 1 - first, NO_LABEL),  # the other of two candidates
         time_ms=np.array(columns["time_spent_ms"], dtype=np.int64),
         created_s=np.array(columns["created_s"], dtype=np.float64),
+        imported=np.array([s == AnnotationSource.IMPORTED for s in columns["source"]], dtype=bool),
         rationales=columns["rationale"],
         aspects=columns.get("aspects") or [{}] * len(columns["id"]),
     )

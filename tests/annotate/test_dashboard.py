@@ -111,6 +111,40 @@ def test_item_page_shows_models_gold_and_every_judgment(staff):
 
 
 @pytest.mark.django_db
+def test_item_page_says_an_imported_judgments_display_order_is_unknown(staff):
+    campaign = campaign_make(slug="imp", n_items=1, overlap=3)
+    judgments_bulk(campaign, [
+        J(1, "fromfile1", choice=1, time_ms=0, source="IMPORTED"),  # stored order: the identity
+        J(1, "here00000", choice=0, order=(1, 0), flags=["needs_expertise"]),
+    ])  # fmt: skip
+    html = staff.get("/annotate/imp/items/1/").content.decode()
+    # the imported one: no made-up position or time
+    assert html.count("imported; display order unknown") == 1 and "time spent unknown" in html
+    assert html.count("chose the one shown") == 1 and "chose the one shown second" in html  # the one submitted here
+    # flags read as on the work page
+    assert "needs expertise" in html and "needs_expertise" not in html
+
+
+@pytest.mark.django_db
+def test_dashboard_of_imported_judgments_only_says_none_were_submitted_here(staff):
+    campaign = campaign_make(slug="imponly", n_items=2, overlap=2)
+    judgments_bulk(campaign, [J(i, f"file{k}", choice=0, time_ms=0, source="IMPORTED") for i in (1, 2) for k in (1, 2)])
+    html = staff.get("/annotate/imponly/dashboard/").content.decode()
+    assert "No judgments submitted here yet (4 imported with the items" in html
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "0 judgments in the last hour · 0 in 24 h (imported ones not counted)" in text
+    assert "0.0 s" not in text  # no median time for judgments without one
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_read_in_the_singular(staff):
+    campaign = campaign_make(slug="one", n_items=2, overlap=2)
+    judgments_bulk(campaign, [J(1, "a", choice=0, rationale="ok"), J(1, "b", choice=0)])
+    text = " ".join(re.sub(r"<[^>]+>", " ", staff.get("/annotate/one/dashboard/").content.decode()).split())
+    assert "1 judgment flagged" in text and "1 item with two or more choices" in text
+
+
+@pytest.mark.django_db
 def test_staff_resume_a_paused_annotator_with_post_and_csrf(admin_user, user):
     campaign = _campaign()
     carol = Annotator.objects.get(pseudonym="carol0000")

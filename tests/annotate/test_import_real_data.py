@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from annotate.importing import CampaignSpec, campaign_import
-from annotate.models import Annotation, Annotator, Campaign, Item
+from annotate.models import Annotation, Annotator, Campaign, Candidate, Item
 from annotate.pseudonyms import pseudonym
-from annotate.samples import SAMPLE_SLUG, sample_campaign_import
-from annotate.samples.lfqa import lfqa_items
+from annotate.samples import SAMPLE_SLUG, SAMPLES, sample_campaign_import
+from annotate.samples.lfqa import lfqa_items, plain_text
 
 pytestmark = pytest.mark.django_db
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -60,8 +60,14 @@ def test_lfqa_expert_rationales_and_choices_come_through(tmp_path):
     # a long justification survives whole, on the right pair
     longest = max(source, key=lambda r: len(r["justification"]))
     note = stored.get(rationale=longest["justification"].strip())
-    assert note.assignment.item.prompt == longest["question"]
-    assert note.assignment.item.candidates.get(index=0).text == longest["answer_a"]
+    assert note.assignment.item.prompt == plain_text(longest["question"])
+    assert note.assignment.item.candidates.get(index=0).text == plain_text(longest["answer_a"])
+    # the source's HTML line breaks (<br />) arrive as newlines; nothing else in the texts changes
+    prompts = set(Item.objects.filter(campaign__slug="lfqa").values_list("prompt", flat=True))
+    answers = set(Candidate.objects.filter(item__campaign__slug="lfqa").values_list("text", flat=True))
+    assert prompts == {plain_text(r["question"]) for r in source}
+    assert answers == {plain_text(r[side]) for r in source for side in ("answer_a", "answer_b")}
+    assert not any("<br" in text for text in prompts | answers) and any("<br />" in r["answer_a"] for r in source)
 
 
 def test_pandalm_three_annotators_per_item(tmp_path):
@@ -88,3 +94,10 @@ def test_demo_sample_campaign_imports_once():
     campaign = Campaign.objects.get(slug=SAMPLE_SLUG)
     assert campaign.overlap == 3 and [a["name"] for a in campaign.questions["aspects"]] == ["helpfulness", "truthfulness"]
     assert Annotation.objects.filter(assignment__item__campaign=campaign).exclude(rationale="").count() == 110
+
+
+def test_demo_sample_file_is_the_converters_output():
+    # the committed sample is exactly what annotate/samples/lfqa.py makes from the source slice
+    expected = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in lfqa_items(LFQA.read_text(encoding="utf-8").splitlines(), n_gold=5))
+    assert (SAMPLES / "lfqa-experts.jsonl").read_text(encoding="utf-8") == expected
+    assert "<br" not in expected

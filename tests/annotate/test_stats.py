@@ -145,6 +145,40 @@ def test_progress_throughput_medians_and_status():
     assert stats["agreement"]["label_totals"] == [2, 1, 1, 1]  # candidate 1, 2, tie, both bad
 
 
+def test_imported_judgments_count_for_agreement_but_not_for_position_bias_time_or_throughput():
+    # given a file's judgments imported just now (shown order unknown, stored as the identity,
+    # time 0) beside judgments submitted here, on the same items
+    campaign = campaign_make(n_items=4, overlap=3)
+    now = timezone.now()
+    imported = [J(i, f"file{k}", choice=0, time_ms=0, created_at=now, source="IMPORTED") for i in (1, 2, 3, 4) for k in (1, 2)]
+    submitted = [J(i, "here", choice=0, order=(1, 0), time_ms=6000, created_at=now - timedelta(hours=3)) for i in (1, 2, 3, 4)]
+    judgments_bulk(campaign, imported + submitted)
+    # when
+    stats = campaign_stats(campaign=campaign, use_cache=False)
+    rows = {r["pseudonym"]: r for r in stats["annotators"]["rows"]}
+    # then the imported judgments have no position bias and no time...
+    for name in ("file1", "file2"):
+        assert (rows[name]["first_n"], rows[name]["first_share"], rows[name]["median_time_s"]) == (0, None, None)
+        assert rows[name]["judgments"] == 4 and rows[name]["agreement_n"] == 4 and rows[name]["agreement"] == 1.0
+    assert (rows["here"]["first_n"], rows["here"]["first_share"], rows["here"]["median_time_s"]) == (4, 0.0, 6.0)
+    # ...and are not throughput: only the judgments submitted here, three hours ago
+    t = stats["throughput"]
+    assert (sum(t["per_hour"]), t["last_hour"], t["last_24h"]) == (4, 0, 4)
+    assert t["start_s"] <= (now - timedelta(hours=3)).timestamp()
+    # but they count in progress, agreement and consensus
+    p = stats["progress"]
+    assert (p["judgments"], p["items_complete"], p["imported_judgments"]) == (12, 4, 8)
+    assert stats["agreement"]["choice"]["values"] == 12 and stats["consensus"]["unanimous"] == 4
+
+
+def test_a_campaign_of_imported_judgments_only_has_no_throughput():
+    campaign = campaign_make(n_items=2, overlap=2)
+    judgments_bulk(campaign, [J(i, f"file{k}", choice=k - 1, time_ms=0, source="IMPORTED") for i in (1, 2) for k in (1, 2)])
+    stats = campaign_stats(campaign=campaign, use_cache=False)
+    assert stats["throughput"]["per_hour"] == [] and stats["throughput"]["last_24h"] == 0
+    assert stats["progress"]["judgments"] == 4 and stats["agreement"]["choice"]["units"] == 2
+
+
 def test_aspect_agreement_scale_ordinal_and_pairwise_nominal():
     questions = {"aspects": [{"name": "fluency", "kind": "scale", "low": 1, "high": 5},
                              {"name": "safer", "kind": "pairwise"}]}  # fmt: skip

@@ -1,5 +1,6 @@
 """Bulk judgments for the stats and dashboard tests: Annotator(EXTERNAL) / Assignment(SUBMITTED) /
-Annotation rows written directly, as an import of existing judgments would. No tests here."""
+Annotation rows written directly, as if submitted in the app with the given shown order, time
+and date (J.source=IMPORTED: as an import of existing judgments would). No tests here."""
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ class J:
     time_ms: int = 10_000
     aspects: dict = field(default_factory=dict)
     created_at: datetime | None = None
+    source: str = AnnotationSource.APP
+    flags: list = field(default_factory=list)
 
 
 def judgments_bulk(campaign: Campaign, judgments: list[J], *, batch: int = 5000) -> dict[str, Annotator]:
@@ -49,7 +52,7 @@ def judgments_bulk(campaign: Campaign, judgments: list[J], *, batch: int = 5000)
         [
             Annotation(
                 assignment=a, verdict=j.verdict, choice=j.choice, strength=j.strength, aspects=j.aspects,
-                rationale=j.rationale, time_spent_ms=j.time_ms, source=AnnotationSource.IMPORTED,
+                rationale=j.rationale, flags=j.flags, time_spent_ms=j.time_ms, source=j.source,
             )  # fmt: skip
             for a, j in zip(assignments, judgments)
         ],

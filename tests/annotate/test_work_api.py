@@ -172,6 +172,19 @@ def test_expired_lease_refuses_submit_and_draft_then_offers_another_item(crowd, 
     assert current(crowd, campaign)["assignment"]["id"] != lease_id
 
 
+def test_an_item_skipped_in_another_tab_is_refused_as_skipped_not_expired(crowd, campaign):
+    # given an item skipped in a second tab while the first still shows it
+    lease_id = current(crowd, campaign)["assignment"]["id"]
+    assert post(crowd, act(campaign, lease_id, "skip"), {"reason": "not my topic"}).status_code == 200
+    # when the first tab submits, saves a draft or skips again
+    # then each is refused as skipped (not "your time ran out") and nothing is stored
+    error_of(post(crowd, act(campaign, lease_id, "submit"), PICK_FIRST), 409, "item_skipped")
+    error_of(post(crowd, act(campaign, lease_id, "draft"), {"draft": {}}), 409, "item_skipped")
+    error_of(post(crowd, act(campaign, lease_id, "skip"), {"reason": "again"}), 409, "item_skipped")
+    assert not Annotation.objects.exists()
+    assert current(crowd, campaign)["assignment"]["id"] != lease_id
+
+
 def test_quota_reached(crowd, campaign):
     for _ in range(2):
         lease_id = current(crowd, campaign)["assignment"]["id"]

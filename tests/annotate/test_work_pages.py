@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.contrib.staticfiles import finders
 from django.db import connection
 
 from annotate.models import Annotator, AnnotatorKind, Campaign, CampaignStatus
@@ -171,6 +172,41 @@ def test_done_page_gives_the_completion_code_once_earned(client):
     assert "C0DE42" in html and 'data-redirect="https://app.prolific.com/submissions/complete?cc=C0DE42"' in html
 
 
+def _text(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+def test_done_page_says_the_1_item_and_the_quota_lowered_below_the_answers(client, admin_client, admin_user):
+    # given a participant who answered the one item asked of them
+    campaign = campaign_make(slug="one", n_items=6, quota=1)
+    crowd_join(client, campaign)
+    lease_id = client.get(api(campaign)).json()["assignment"]["id"]
+    assert post(client, act(campaign, lease_id, "submit"), PICK_FIRST).status_code == 201
+    assert "You have answered the 1 item asked of you" in _text(client.get("/annotate/one/done/"))
+    # given staff who answered 4 items before the quota was set to 1
+    Campaign.objects.filter(pk=campaign.pk).update(quota=0)
+    assert admin_client.get("/annotate/one/").status_code == 200  # joins
+    for _ in range(4):
+        lease_id = admin_client.get(api(campaign)).json()["assignment"]["id"]
+        assert post(admin_client, act(campaign, lease_id, "submit"), PICK_FIRST).status_code == 201
+    Campaign.objects.filter(pk=campaign.pk).update(quota=1)
+    # then they are told about the quota, not "all 4 items asked of you"
+    text = _text(admin_client.get("/annotate/one/done/"))
+    assert "You have reached the quota of “Campaign one” (1 item); you answered 4." in text and "asked of you" not in text
+
+
+def test_staff_see_a_dashboard_link_per_campaign(admin_client, alice):
+    campaign_make(slug="listed", n_items=2)
+    assert 'href="/annotate/listed/dashboard/"' in admin_client.get("/annotate/").content.decode()
+    assert "/dashboard/" not in alice.get("/annotate/").content.decode()
+
+
+def test_every_page_has_a_favicon(client):
+    html = client.get("/accounts/login/").content.decode()
+    href = re.search(r'<link rel="icon" href="/static/([^"]+)"', html).group(1)
+    assert href.endswith(".svg") and finders.find(href)  # a file of ours: CSP img-src 'self' allows it
+
+
 def test_done_page_without_any_answer_gives_no_code(client):
     campaign = campaign_make(slug="empty", n_items=1, overlap=1, completion_code="C0DE42")
     other = Campaign.objects.get(pk=campaign.pk)
@@ -196,3 +232,17 @@ def test_study_link_sign_ups_are_rate_limited_per_address(client, settings):
     # then it is refused with a clear message and creates no annotator
     assert statuses[:2] == [302, 302] and statuses[2] == 429
     assert Annotator.objects.filter(campaign=campaign).count() == 2
+
+
+def test_crowd_link_accounts_cannot_start_arena_battles(client):
+    # given a participant who came through a study link
+    from tests.annotate.factories import campaign_make
+
+    campaign = campaign_make(slug="crowd-only")
+    assert client.get(f"/annotate/crowd-only/join/{campaign.invite_token}/?PROLIFIC_PID=p42").status_code == 302
+    # when they open the arena or try to start a battle
+    page = client.get("/arena/")
+    start = client.post("/arena/api/battles", data={"prompt": "hi"}, content_type="application/json")
+    # then both are refused: the account is for annotation only
+    assert page.status_code == 403
+    assert start.status_code == 403 and start.json()["error"] == "annotation_only"

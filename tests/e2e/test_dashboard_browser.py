@@ -86,6 +86,17 @@ def test_dashboard_updates_live_and_links_to_items(browser, output_dir, admin_us
         page.wait_for_selector(".judgment")
         assert page.locator(".judgment").count() >= 2
         page.screenshot(path=str(output_dir / "dashboard-item.png"), full_page=True)
+        # the position-bias chart's pseudonyms fit in their column (none starts left of the picture)
+        page.goto(url + "/annotate/crowd/dashboard/")
+        lefts = page.eval_on_selector_all(
+            "svg[aria-label^='Share of choices'] text[text-anchor=end]", "els => els.map(e => e.getBBox().x)"
+        )
+        assert lefts and min(lefts) >= 0, lefts
+        for path in ("/annotate/crowd/dashboard/", "/annotate/crowd/items/1/", "/annotate/"):
+            for width in (390, 360):
+                page.set_viewport_size({"width": width, "height": 844})
+                page.goto(url + path)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(url + "/annotate/crowd/dashboard/")
         page.screenshot(path=str(output_dir / "dashboard-phone.png"), full_page=False)

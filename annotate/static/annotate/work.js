@@ -10,6 +10,8 @@
   const API = root.dataset.api, DONE_URL = root.dataset.done, SLUG = root.dataset.slug;
   const STRENGTH_KEYS = ["q", "w", "e", "y", "u", "o", "p"]; // "i" is the instructions
   const DRAFT_DELAY_MS = 800;
+  // The item went back (time ran out) or was skipped in another tab: offer the next one.
+  const GONE = ["lease_expired", "item_skipped"];
   const task = $("task"), rationale = $("rationale"), skipPanel = $("skip-panel"), skipReason = $("skip-reason");
 
   let current = null; // {assignment, item, questions, progress} from the API
@@ -62,13 +64,29 @@
   const pretty = (name) => name.replace(/_/g, " ");
   const title = (name) => { const p = pretty(name); return p.charAt(0).toUpperCase() + p.slice(1); };
 
-  function say(text, action) {
+  // The notice sits above the item; a message about one question sits just above that question
+  // (`near`), so it never covers the text and shows where the cursor goes.
+  const notice = $("notice"), noticeHome = document.createComment("notice");
+  notice.before(noticeHome);
+
+  function say(text, action, near) {
     $("notice-text").textContent = text || "";
-    $("notice").hidden = !text;
+    notice.hidden = !text;
     const button = $("notice-action");
     button.hidden = !action;
     nextOffered = !!(action && action.next);
     if (action) { button.replaceChildren(action.label, " ", kbd(action.key || "n")); button.onclick = action.run; }
+    if (near && text) (near.closest(".rate-row, .q, .skip-panel") || near).before(notice);
+    else if (notice.previousSibling !== noticeHome) noticeHome.after(notice);
+  }
+
+  // Show a problem with one answer: the message just above it, the cursor on it, both in view.
+  function point(text, target) {
+    say(text, null, target);
+    if (!target) return;
+    notice.scrollIntoView({ block: "nearest" });
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "nearest" });
   }
 
   // ---------- time on item ----------
@@ -260,7 +278,7 @@
     const press = (b, on) => { b.setAttribute("aria-pressed", on ? "true" : "false"); b.classList.toggle("on", !!on); };
     document.querySelectorAll("[data-choice]").forEach((b) => press(b, answer.verdict === "CANDIDATE" && answer.choice === Number(b.dataset.choice)));
     document.querySelectorAll("[data-verdict]").forEach((b) => press(b, answer.verdict === b.dataset.verdict));
-    document.querySelectorAll("[data-strength]").forEach((b) => press(b, answer.strength === Number(b.dataset.strength)));
+    document.querySelectorAll("[data-strength]").forEach((b) => press(b, answer.verdict === "CANDIDATE" && answer.strength === Number(b.dataset.strength)));
     document.querySelectorAll("[data-rank]").forEach((b) => press(b, answer.ranking.includes(Number(b.dataset.rank))));
     const strength = $("q-strength");
     if (strength) strength.classList.toggle("muted", answer.verdict !== "CANDIDATE");
@@ -287,7 +305,7 @@
   function showProgress(p) {
     const bar = $("progress");
     bar.max = Math.max(p.total, 1); bar.value = Math.min(p.done, p.total);
-    $("progress-text").textContent = p.quota ? `${p.done} of ${p.total} done` : `${p.done} done · ${p.total} items in this campaign`;
+    $("progress-text").textContent = p.quota ? `${p.done} of ${p.total} done` : `${p.done} done · ${p.total} item${p.total === 1 ? "" : "s"} in this campaign`;
   }
 
   // ---------- actions ----------
@@ -300,7 +318,12 @@
     if (rankingMode()) answer.ranking = [];
     changed();
   }
-  function setStrength(s) { if (s <= q().strength_labels.length) { answer.strength = s; changed(); } }
+  // How much better only means something once a response is chosen.
+  function setStrength(s) {
+    if (s > q().strength_labels.length) return;
+    if (answer.verdict !== "CANDIDATE") { point("Choose the better response first; then say how much better.", document.querySelector("#q-verdict button")); return; }
+    answer.strength = s; changed();
+  }
   function rankAdd(p) {
     if (p >= n() || answer.ranking.includes(p)) return;
     if (answer.verdict === "TIE" || answer.verdict === "BOTH_BAD") answer.verdict = null;
@@ -334,7 +357,7 @@
       if (current && current.assignment.id === id) $("draft-status").textContent = "Draft saved";
     } catch (e) {
       if (!current || current.assignment.id !== id) return;
-      if (e.code === "lease_expired") expired(e.message);
+      if (GONE.includes(e.code)) expired(e.message);
       else $("draft-status").textContent = "Draft kept in this browser only: " + e.message;
     }
   }
@@ -387,15 +410,19 @@
     if (ev) ev.preventDefault();
     if (!current || busy || task.hidden) return;
     const problem = missing();
-    if (problem) { say(problem[0]); if (problem[1]) problem[1].focus(); return; }
+    if (problem) { point(problem[0], problem[1]); return; }
     busy = true;
     clearTimeout(draftTimer); draftTimer = null;
+    const before = current.progress;
     try {
       await api("POST", `assignments/${current.assignment.id}/submit`, toSubmit());
       forget(); current = null;
+      // That was the last item asked of them (the quota, or every item): straight to the done
+      // page rather than ask for another and be told 409 no_items_left / quota_reached.
+      if (before.total > 0 && before.done + 1 >= before.total) { location.assign(DONE_URL); return; }
       await load();
     } catch (e) {
-      if (e.code === "lease_expired") expired(e.message);
+      if (GONE.includes(e.code)) expired(e.message);
       else if (e.code === "already_submitted" || e.code === "assignment_not_found") { forget(); await load(); }
       else if (e.code === "quota_reached" || e.code === "no_items_left") location.assign(DONE_URL);
       else { say(e.message); draftSoon(); } // still this item: keep saving what they type
@@ -406,7 +433,7 @@
   function skipClose() { skipPanel.hidden = true; skipReason.value = ""; }
   async function skip() {
     const reason = skipReason.value.trim();
-    if (!reason) { say("Say briefly why you skip this item."); skipReason.focus(); return; }
+    if (!reason) { point("Say briefly why you skip this item.", skipReason); return; }
     if (busy || !current) return;
     busy = true;
     try {
@@ -414,7 +441,7 @@
       forget(); current = null;
       await load();
     } catch (e) {
-      if (e.code === "lease_expired") expired(e.message); else say(e.message);
+      if (GONE.includes(e.code)) expired(e.message); else say(e.message);
     } finally { busy = false; }
   }
 
@@ -437,8 +464,8 @@
     if (/^[0-9]$/.test(e.key)) {
       const d = Number(e.key);
       const v = asp.kind === "scale" ? d : d - 1;
-      if (values.includes(v)) { rowSet(row, v); move(1); }
-    } else if (e.key === "t" && asp.kind === "pairwise") { rowSet(row, "TIE"); move(1); }
+      if (values.includes(v)) rowSet(row, v); // stays in the row: ↓ moves on (a digit that also moved put "3 ↓ 5" in the wrong row)
+    } else if (e.key === "t" && asp.kind === "pairwise") rowSet(row, "TIE");
     else if (e.key === "ArrowRight") rowSet(row, values[Math.min(values.length - 1, cur + 1)]);
     else if (e.key === "ArrowLeft") rowSet(row, values[Math.max(0, cur < 0 ? 0 : cur - 1)]);
     else if (e.key === "ArrowDown" || e.key === "j") move(1);
@@ -458,6 +485,11 @@
       return;
     }
     if (typing) { if (e.key === "Escape") task.focus(); return; }
+    // Esc leaves whatever has the cursor inside the item (a flag, a button) as it leaves a box.
+    if (e.key === "Escape" && active && active !== task && task.contains(active)) {
+      if (skipPanel.contains(active)) skipClose();
+      task.focus(); return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "?") { e.preventDefault(); const h = $("help"); h.open = !h.open; if (h.open) h.scrollIntoView({ block: "nearest" }); return; }
     if (e.key === "i") { e.preventDefault(); const d = $("instructions"); d.open = !d.open; if (d.open) d.scrollIntoView({ block: "start" }); return; }
