@@ -81,6 +81,24 @@ def default_questions() -> dict:
     return Questions().to_json()
 
 
+ASPECT_FIELDS = ("name", "label", "kind", "low", "high")
+
+
+def _listed(name: str, value) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise QuestionsInvalid(f"{name} must be a list")
+    return list(value)
+
+
+def _aspect(data) -> Aspect:
+    if not isinstance(data, dict) or "name" not in data:
+        raise QuestionsInvalid('each aspect is an object with at least a "name"')
+    unknown = sorted(set(data) - set(ASPECT_FIELDS))
+    if unknown:
+        raise QuestionsInvalid(f"aspect {data.get('name')!r}: unknown field(s) {', '.join(map(str, unknown))} (known: {', '.join(ASPECT_FIELDS)})")
+    return Aspect(**data)
+
+
 def questions_from_json(data: Any) -> Questions:
     if not isinstance(data, dict):
         raise QuestionsInvalid("questions must be a JSON object")
@@ -89,10 +107,7 @@ def questions_from_json(data: Any) -> Questions:
     if unknown:
         raise QuestionsInvalid(f"unknown question field(s): {', '.join(unknown)}")
     values = dict(data)
-    try:
-        values["aspects"] = tuple(Aspect(**a) for a in data.get("aspects", ()))
-    except TypeError as exc:
-        raise QuestionsInvalid(f"aspects: {exc}") from None
+    values["aspects"] = tuple(_aspect(a) for a in _listed("aspects", data.get("aspects", ())))
     for name in ("strength_labels", "flags"):
         if name in values:
             if not isinstance(values[name], (list, tuple)):
