@@ -27,6 +27,8 @@ from arena.models import Contender
 Progress = Callable[[str, int], None]  # (phase "checked" | "written", rows so far)
 PROGRESS_EVERY = 10_000
 
+# Paths under /annotate/ that aren't campaigns (annotate/urls*.py).
+RESERVED_SLUGS = frozenset({"api", "exports", "new", "static"})
 SLUG_TAKEN = "a campaign with slug {slug!r} already exists"
 NO_ITEMS = "the file has no items"
 FILE_CHANGED = "the source changed while it was imported; nothing was imported, run it again"
@@ -56,6 +58,8 @@ class CampaignSpec:
         problems = []
         if not isinstance(self.slug, str) or not self.slug or slugify(self.slug) != self.slug or len(self.slug) > 60:
             problems.append("slug must be 1–60 lower-case letters, digits, - or _")
+        elif self.slug in RESERVED_SLUGS:
+            problems.append(f"slug {self.slug!r} is a reserved word under /annotate/ (choose another)")
         if len(self.title) > 200:
             problems.append("title is longer than 200 characters")
         if not 1 <= self.overlap <= 1000:

@@ -115,6 +115,7 @@ def test_duplicate_slug_and_ids(tmp_path):
 def test_bad_options_and_empty_files(tmp_path):
     for spec, message in [
         ({"slug": "Not a slug"}, "slug must be"),
+        ({"slug": "exports"}, "reserved word"),
         ({"overlap": 0}, "overlap must be"),
         ({"gold_rate": 2.0}, "gold rate"),
         ({"lease_s": 5}, "lease must be"),
