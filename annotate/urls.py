@@ -3,6 +3,7 @@ from django.urls import include, path
 
 app_name = "annotate"
 urlpatterns = [
+    path("", include("annotate.urls_exports")),
     path("", include("annotate.urls_work")),
     path("", include("annotate.urls_dashboard")),
 ]

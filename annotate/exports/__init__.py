@@ -1,5 +1,7 @@
 """Dataset exports (issue 5): versioned preference datasets in TRL / Hugging Face format.
 
-config (the validated ExportConfig), rows (pure: judgments -> TRL rows), writers (JSONL and
-Parquet, deterministic), manifest (manifest.json and the dataset card), scrub (personal data in
-free text), build (the service: stream from the database into files, atomically)."""
+config (the validated ExportConfig), service (export_create), reading (judgments streamed from
+the database up to the cut-off), rows + aggregate (pure: judgments -> TRL rows), columns (the
+Arrow schemas), writers (JSONL and Parquet, deterministic), scrub (personal data in free text),
+manifest (manifest.json and the dataset card), build (export_build: stream into files,
+atomically)."""

@@ -1,0 +1,61 @@
+"""Dataset exports in the admin: snapshots are records written by the build (settings, progress,
+files, manifest), read-only here. "Add" opens the exports page's form, which validates the
+settings the same way as the API and `manage.py export`; the list links to the exports page."""
+import json
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from annotate.models import ExportSnapshot, ExportStatus
+
+
+def _pretty(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@admin.register(ExportSnapshot)
+class ExportSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "progress", "created_by", "created_at", "page_link")
+    list_filter = ("status",)
+    search_fields = ("name", "id")
+    fields = (
+        "id", "name", "status", "progress", "page_link", "created_by", "created_at", "started_at", "finished_at",
+        "upto_annotation_id", "upto_vote_id", "error", "config_json", "files_json", "manifest_json",
+    )  # fmt: skip
+    readonly_fields = fields
+    change_list_template = "annotate/export_admin_change_list.html"
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("annotate:export-new")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the files would stay behind on disk; a removal service would have to own both
+
+    @admin.display(description="Progress")
+    def progress(self, obj: ExportSnapshot) -> str:
+        if obj.status == ExportStatus.READY:
+            return f"{obj.rows_done:,} rows"
+        if not obj.rows_total:
+            return "–"
+        return f"{obj.rows_done:,} / {obj.rows_total:,} ({obj.rows_done / obj.rows_total:.0%})"
+
+    @admin.display(description="Exports page")
+    def page_link(self, obj: ExportSnapshot) -> str:
+        return format_html('<a href="{}">open</a>', reverse("annotate:export-detail", args=[obj.pk]))
+
+    @admin.display(description="Settings")
+    def config_json(self, obj: ExportSnapshot) -> str:
+        return _pretty(obj.config)
+
+    @admin.display(description="Files")
+    def files_json(self, obj: ExportSnapshot) -> str:
+        return _pretty(obj.files)
+
+    @admin.display(description="Manifest")
+    def manifest_json(self, obj: ExportSnapshot) -> str:
+        return _pretty(obj.manifest)
