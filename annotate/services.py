@@ -10,10 +10,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotate import errors
-from annotate.leasing import annotator_check_can_work, item_counts_save, lease_end
+from annotate.leasing import annotator_check_can_work, item_counts_update, lease_end
 from annotate.live import campaign_changed_on_commit
 from annotate.models import (
     Annotation,
@@ -110,8 +111,14 @@ def _gold_correct(item: Item, clean: CleanAnswer) -> bool:
     return picked is not None and str(picked) == item.gold
 
 
-def _annotator_after_submit(annotator: Annotator, campaign: Campaign, item: Item, clean: CleanAnswer) -> None:
-    """Counters, then pause below the gold threshold or finish at the quota. Caller holds the lock."""
+def _annotator_after_submit(annotator_id: int, campaign: Campaign, item: Item, clean: CleanAnswer) -> None:
+    """Counters, then pause below the gold threshold or finish at the quota. Locks the
+    annotator last (after the item and the assignment)."""
+    if not (item.is_gold or campaign.quota or campaign.gold_min_accuracy > 0):
+        # Nothing to decide from the counts: one UPDATE instead of a locked read and a write.
+        Annotator.objects.filter(pk=annotator_id).update(n_submitted=F("n_submitted") + 1)
+        return
+    annotator = Annotator.objects.select_for_update().get(pk=annotator_id)
     annotator.n_submitted += 1
     if item.is_gold:
         annotator.n_gold += 1
@@ -137,7 +144,9 @@ def _annotator_after_submit(annotator: Annotator, campaign: Campaign, item: Item
 
 def _own_assignment(annotator_id: int, assignment_id) -> Assignment:
     assignment = (
-        Assignment.objects.select_related("annotator__campaign").filter(pk=assignment_id, annotator_id=annotator_id).first()
+        Assignment.objects.select_related("annotator__campaign", "item")
+        .filter(pk=assignment_id, annotator_id=annotator_id)
+        .first()
         if isinstance(assignment_id, int)
         else None
     )
@@ -167,13 +176,13 @@ def annotation_submit(*, annotator_id: int, assignment_id: int, answer, now: dat
     clean = _answer_clean(campaign, draft, answer)  # before any lock: validation is the slow part
     if rate_limit_hit(key=f"annotate:{annotator_id}", limit=settings.ANNOTATE["SUBMITS_PER_HOUR"], window_s=3600):
         raise errors.RateLimited()
+    if campaign.status == CampaignStatus.CLOSED:
+        raise errors.CampaignClosed()
     with transaction.atomic():
-        annotator = Annotator.objects.select_for_update().get(pk=annotator_id)
-        if campaign.status == CampaignStatus.CLOSED:
-            raise errors.CampaignClosed()
-        item = Item.objects.select_for_update().get(pk=draft.item_id)
+        # Lock order assignment -> item -> annotator (annotate/leasing.py).
         assignment = Assignment.objects.select_for_update().get(pk=draft.pk)
         _require_live(assignment, now)
+        item_counts_update(item_id=draft.item_id, overlap=campaign.overlap, leased=-1, submitted=1)
         annotation = Annotation.objects.create(
             assignment=assignment,
             verdict=clean.verdict,
@@ -187,10 +196,7 @@ def annotation_submit(*, annotator_id: int, assignment_id: int, answer, now: dat
         )
         assignment.state, assignment.ended_at, assignment.draft = AssignmentState.SUBMITTED, now, {}
         assignment.save(update_fields=["state", "ended_at", "draft"])
-        item.n_leased -= 1
-        item.n_submitted += 1
-        item_counts_save(item, campaign.overlap)
-        _annotator_after_submit(annotator, campaign, item, clean)
+        _annotator_after_submit(annotator_id, campaign, draft.item, clean)
         campaign_changed_on_commit(campaign.pk)
     return annotation
 
