@@ -6,6 +6,8 @@ Files are written to EXPORT_DIR/.tmp-<id>-<random>/, then manifest.json and READ
 the folder is renamed to EXPORT_DIR/<id>/ and the row set READY in one transaction under its
 row lock. A worker killed at any point leaves no READY row (a folder renamed just before the
 kill is removed by the next build), so a retry (acks_late) simply builds again."""
+import contextlib
+import gc
 import hashlib
 import importlib.metadata
 import json
@@ -37,7 +39,7 @@ from annotate.exports.reading import (
     competence_by_pseudonym,
     source_info,
 )
-from annotate.exports.rows import RowOptions, item_rows
+from annotate.exports.rows import RowOptions, item_row_tuples
 from annotate.exports.scrub import Scrubber
 from annotate.exports.writers import FileSet
 from annotate.models import ExportSnapshot, ExportStatus
@@ -50,6 +52,11 @@ PROGRESS_EVERY = 10_000
 progress_hook: Callable[[int], None] | None = None
 SPLIT_KEY_CONTEXT = "prefarena-export-split"
 CARD, MANIFEST = "README.md", "manifest.json"
+# Collector thresholds while a build streams: its rows make no reference cycles (freed by
+# refcount), but the ~10k rows buffered per file survive young collections, and every full
+# collection walks the whole heap. With the default (700, 10, 10), 200k judgments took
+# 3.2 s to Parquet and 3.4 s to JSONL; with these, 2.0 s and 2.4 s (peak RSS unchanged).
+BUILD_GC_THRESHOLD = (100_000, 50, 100)
 
 
 class ExportFileNotFound(LookupError):
@@ -142,6 +149,17 @@ class _Progress:
                 progress_hook(self.done)
 
 
+@contextlib.contextmanager
+def _fewer_collections():
+    """Raises the collector's thresholds for the block (the process's own are restored)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _write_files(snapshot: ExportSnapshot, config: ExportConfig, folder: Path) -> BuildSummary:
     campaigns = campaigns_get(config)
     ExportSnapshot.objects.filter(pk=snapshot.pk).update(rows_total=_count(snapshot, config, campaigns))
@@ -168,12 +186,14 @@ def _write_files(snapshot: ExportSnapshot, config: ExportConfig, folder: Path) -
             for item, judgments in groups():
                 if scrub is not None:
                     item, judgments = _scrubbed(scrub, item, judgments)
-                out = item_rows(item, judgments, options, weights)
+                out = item_row_tuples(item, judgments, options, weights)
                 files.write("preference", out.split, out.preference)
-                skipped["preference"].update(out.skipped_preference)
+                if out.skipped_preference:  # Counter.update costs ~1 us even when empty
+                    skipped["preference"].update(out.skipped_preference)
                 if config.kto:
                     files.write("kto", out.split, out.kto)
-                    skipped["kto"].update(out.skipped_kto)
+                    if out.skipped_kto:
+                        skipped["kto"].update(out.skipped_kto)
                 summary.items += 1
                 summary.judgments += len(judgments)
                 annotators.update(j.annotator for j in judgments if j.annotator)
@@ -272,7 +292,8 @@ def export_build(*, snapshot_id) -> ExportSnapshot:
     folder = Path(tempfile.mkdtemp(prefix=f".tmp-{snapshot.pk}-", dir=root))
     try:
         config = export_config_from_json(snapshot.config)
-        summary = _write_files(snapshot, config, folder)
+        with _fewer_collections():
+            summary = _write_files(snapshot, config, folder)
         files, manifest = _write_card_and_manifest(folder, summary)
         return _finish(snapshot.pk, folder, files, manifest, sum(s.judgments for s in summary.sources))
     except (ExportConfigInvalid, CampaignUnknown) as exc:

@@ -173,28 +173,34 @@ def _text(name: str):
     return Cast(name, TextField())
 
 
+_CANDIDATES_SQL = f'SELECT item_id, text, model FROM "{Candidate._meta.db_table}" WHERE item_id BETWEEN %s AND %s ORDER BY item_id, index'
+_ITEMS_SQL = f'SELECT id, position, prompt, messages::text FROM "{Item._meta.db_table}" WHERE id BETWEEN %s AND %s'
+
+
 def _items(ids: list[int], slug: str, max_strength: int) -> dict[int, ItemRecord]:
     """The items with these ids (sorted, one campaign), fetched by id range: a range scan
-    instead of a long IN list."""
+    instead of a long IN list. Plain SQL: the ORM's row converters were ~1 us an item."""
     lo, hi, wanted = ids[0], ids[-1], set(ids)
     candidates: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
-    rows = Candidate.objects.filter(item_id__gte=lo, item_id__lte=hi).order_by("item_id", "index").values_list("item_id", "text", "model")
-    for item_id, text, model in rows:
-        if item_id in wanted:
-            candidates[item_id].append((text, model))
     out = {}
-    rows = Item.objects.filter(id__gte=lo, id__lte=hi).values_list("id", "position", "prompt", "messages")
-    for item_id, position, prompt, messages in rows:
-        if item_id not in wanted:
-            continue
-        out[item_id] = ItemRecord(
-            source=slug,
-            item_id=f"{slug}/{position}",
-            messages=tuple(messages) if messages else ({"role": "user", "content": prompt},),
-            candidates=tuple(text for text, _ in candidates[item_id]),
-            models=tuple(model for _, model in candidates[item_id]),
-            max_strength=max_strength,
-        )
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATES_SQL, [lo, hi])
+        for item_id, text, model in cursor.fetchall():
+            if item_id in wanted:
+                candidates[item_id].append((text, model))
+        cursor.execute(_ITEMS_SQL, [lo, hi])
+        for item_id, position, prompt, messages in cursor.fetchall():
+            if item_id not in wanted:
+                continue
+            messages = json.loads(messages) if messages is not None else None
+            out[item_id] = ItemRecord(
+                source=slug,
+                item_id=f"{slug}/{position}",
+                messages=tuple(messages) if messages else ({"role": "user", "content": prompt},),
+                candidates=tuple(text for text, _ in candidates[item_id]),
+                models=tuple(model for _, model in candidates[item_id]),
+                max_strength=max_strength,
+            )
     return out
 
 

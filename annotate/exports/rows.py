@@ -33,6 +33,16 @@ SKIP_NO_CHOICE = "no_overall_choice"
 SKIP_NO_MAJORITY = "no_majority"
 SKIP_AGREEMENT = "below_min_item_agreement"
 SKIP_CONTENDER = "other_contenders"
+# Row tuples are in these column orders, the schemas' (columns.py; a test checks they agree).
+PREFERENCE_COLUMNS = (
+    "prompt", "chosen", "rejected", "rationale", "strength", "margin", "aspects", "chosen_model", "rejected_model",
+    "chosen_position", "rejected_position", "annotator", "item_agreement", "n_votes", "source", "item_id", "split",
+)  # fmt: skip
+ITEM_PREFERENCE_COLUMNS = (
+    "prompt", "chosen", "rejected", "rationales", "strength", "margin", "aspects", "chosen_model", "rejected_model",
+    "annotator", "item_agreement", "n_votes", "n_agree", "source", "item_id", "split",
+)  # fmt: skip
+KTO_COLUMNS = ("prompt", "completion", "label", "model", "annotator", "source", "item_id", "split")
 ROLE_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
@@ -80,8 +90,10 @@ class RowOptions:
 
 @dataclass
 class ItemRows:
-    preference: list[dict] = field(default_factory=list)
-    kto: list[dict] = field(default_factory=list)
+    """One item's rows: tuples in column order from item_row_tuples, dicts from item_rows."""
+
+    preference: list = field(default_factory=list)
+    kto: list = field(default_factory=list)
     skipped_preference: Counter = field(default_factory=Counter)
     skipped_kto: Counter = field(default_factory=Counter)
     split: str = "train"
@@ -211,17 +223,9 @@ def kto_labels(label, n_candidates: int) -> list[tuple[int, bool]]:
     return [(c, c == label) for c in range(n_candidates)]
 
 
-def kto_row(shape: Shape, item: ItemRecord, candidate: int, label: bool, annotator, split: str) -> dict:
-    return {
-        "prompt": shape.prompt,
-        "completion": shape.completion(candidate),
-        "label": label,
-        "model": item.models[candidate] or None,
-        "annotator": annotator,
-        "source": item.source,
-        "item_id": item.item_id,
-        "split": split,
-    }
+def kto_row(shape: Shape, item: ItemRecord, candidate: int, label: bool, annotator, split: str) -> tuple:
+    """A KTO row, in KTO_COLUMNS order."""
+    return (shape.prompt, shape.completion(candidate), label, item.models[candidate] or None, annotator, item.source, item.item_id, split)
 
 
 def skip_reason(label) -> str:
@@ -229,7 +233,9 @@ def skip_reason(label) -> str:
 
 
 def judgment_rows(item: ItemRecord, judgments: Sequence[JudgmentRecord], options: RowOptions) -> ItemRows:
-    """Rows with one judgment each (unit "judgment"), in judgment order, pairs in pair order."""
+    """Rows with one judgment each (unit "judgment"), in judgment order, pairs in pair order;
+    rows as tuples in column order (PREFERENCE_COLUMNS, KTO_COLUMNS): the build writes
+    them as they are (a dict per row cost ~1 us of the ~10 us a row allowed)."""
     shape = Shape(item, options.form)
     out = ItemRows(split=split_of(shape.text, key=options.split_key, test_fraction=options.test_fraction))
     labels = [label_of(j) for j in judgments]
@@ -241,35 +247,27 @@ def judgment_rows(item: ItemRecord, judgments: Sequence[JudgmentRecord], options
             out.skipped_kto[SKIP_AGREEMENT] += len(judgments)
         return out
     n = len(item.candidates)
+    prompt, completions, contenders = shape.prompt, shape.completions, options.contenders
+    models = [model or None for model in item.models]
+    source, item_id, split, max_strength = item.source, item.item_id, out.split, item.max_strength
+    append = out.preference.append
     for judgment, label in zip(judgments, labels):
         pairs = judgment_pairs(judgment, n)
         if not pairs:
             out.skipped_preference[skip_reason(label)] += 1
         strength = judgment.strength if judgment.verdict == "CANDIDATE" else None
-        margin = margin_of(strength, item.max_strength, agreement)
+        margin = margin_of(strength, max_strength, agreement)
+        aspects, order = judgment.aspects, judgment.order
         for chosen, rejected in pairs:
-            if not wanted(item, options.contenders, chosen, rejected):
+            if contenders and not wanted(item, contenders, chosen, rejected):
                 out.skipped_preference[SKIP_CONTENDER] += 1
                 continue
-            out.preference.append({
-                "prompt": shape.prompt,
-                "chosen": shape.completion(chosen),
-                "rejected": shape.completion(rejected),
-                "rationale": judgment.rationale,
-                "strength": strength,
-                "margin": margin,
-                "aspects": aspect_pair(judgment.aspects, chosen, rejected),
-                "chosen_model": item.models[chosen] or None,
-                "rejected_model": item.models[rejected] or None,
-                "chosen_position": _position(judgment.order, chosen),
-                "rejected_position": _position(judgment.order, rejected),
-                "annotator": judgment.annotator,
-                "item_agreement": agreement,
-                "n_votes": n_votes,
-                "source": item.source,
-                "item_id": item.item_id,
-                "split": out.split,
-            })  # fmt: skip
+            append((
+                prompt, completions[chosen], completions[rejected], judgment.rationale, strength, margin,
+                aspect_pair(aspects, chosen, rejected) if aspects else [], models[chosen], models[rejected],
+                _position(order, chosen), _position(order, rejected), judgment.annotator, agreement, n_votes,
+                source, item_id, split,
+            ))  # fmt: skip
         if options.kto:
             _kto_append(out, shape, item, label, judgment.annotator, options)
     return out
@@ -286,11 +284,12 @@ def _kto_append(out: ItemRows, shape: Shape, item: ItemRecord, label, annotator,
         out.kto.append(kto_row(shape, item, candidate, good, annotator, out.split))
 
 
-def item_rows(
+def item_row_tuples(
     item: ItemRecord, judgments: Sequence[JudgmentRecord], options: RowOptions, weights: Mapping[str, float] | None = None
 ) -> ItemRows:
-    """The rows of one item in the unit `options.unit`; weights (annotator -> competence
-    weight) are used by the competence aggregation only."""
+    """The rows of one item in the unit `options.unit`, as tuples in column order (what the
+    writers take); weights (annotator -> competence weight) are used by the competence
+    aggregation only."""
     if options.unit == "judgment":
         return judgment_rows(item, judgments, options)
     from annotate.exports.aggregate import aggregated_rows
@@ -298,24 +297,22 @@ def item_rows(
     return aggregated_rows(item, judgments, options, weights or {})
 
 
-def item_preference_row(shape: Shape, item: ItemRecord, chosen: int, rejected: int, **extra) -> dict:
-    """A preference row of unit "item" (columns in columns.ITEM_PREFERENCE order)."""
-    return {
-        "prompt": shape.prompt,
-        "chosen": shape.completion(chosen),
-        "rejected": shape.completion(rejected),
-        "rationales": extra["rationales"],
-        "strength": extra["strength"],
-        "margin": extra["margin"],
-        "aspects": extra["aspects"],
-        "chosen_model": item.models[chosen] or None,
-        "rejected_model": item.models[rejected] or None,
-        "annotator": extra["annotators"],
-        "item_agreement": extra["agreement"],
-        "n_votes": extra["n_votes"],
-        "n_agree": extra["n_agree"],
-        "source": item.source,
-        "item_id": item.item_id,
-        "split": extra["split"],
-    }
+def item_rows(
+    item: ItemRecord, judgments: Sequence[JudgmentRecord], options: RowOptions, weights: Mapping[str, float] | None = None
+) -> ItemRows:
+    """item_row_tuples with each row as a dict {column: value}."""
+    out = item_row_tuples(item, judgments, options, weights)
+    names = PREFERENCE_COLUMNS if options.unit == "judgment" else ITEM_PREFERENCE_COLUMNS
+    out.preference = [dict(zip(names, row)) for row in out.preference]
+    out.kto = [dict(zip(KTO_COLUMNS, row)) for row in out.kto]
+    return out
 
+
+def item_preference_row(shape: Shape, item: ItemRecord, chosen: int, rejected: int, **extra) -> tuple:
+    """A preference row of unit "item", in ITEM_PREFERENCE_COLUMNS order."""
+    return (
+        shape.prompt, shape.completion(chosen), shape.completion(rejected), extra["rationales"], extra["strength"],
+        extra["margin"], extra["aspects"], item.models[chosen] or None, item.models[rejected] or None,
+        extra["annotators"], extra["agreement"], extra["n_votes"], extra["n_agree"], item.source, item.item_id,
+        extra["split"],
+    )  # fmt: skip

@@ -213,7 +213,18 @@ def test_jsonl_lines_equal_json_dumps(tmp_path):
         base | {"prompt": prompt, "chosen": chosen, "rejected": chosen, "rationale": "", "margin": 0.0, "annotator": "ab"},
     ]  # fmt: skip
     writer = JsonlWriter(tmp_path / "x.jsonl", schema)
-    writer.write(rows)
+    writer.write([tuple(r[n] for n in schema.names) for r in rows])
     writer.close()
     expected = "".join(json.dumps({n: r[n] for n in schema.names}, ensure_ascii=False) + "\n" for r in rows)
     assert (tmp_path / "x.jsonl").read_text(encoding="utf-8") == expected
+
+
+def test_row_tuples_follow_the_schemas_column_order():
+    from annotate.exports.columns import schema_for
+    from annotate.exports.rows import ITEM_PREFERENCE_COLUMNS, KTO_COLUMNS, PREFERENCE_COLUMNS
+
+    for form in ("text", "conversational"):
+        assert tuple(schema_for(kind="preference", unit="judgment", form=form).names) == PREFERENCE_COLUMNS
+        assert tuple(schema_for(kind="preference", unit="item", form=form).names) == ITEM_PREFERENCE_COLUMNS
+        for unit in ("judgment", "item"):
+            assert tuple(schema_for(kind="kto", unit=unit, form=form).names) == KTO_COLUMNS
