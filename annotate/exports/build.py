@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config import __version__ as PREFARENA_VERSION
+
 from annotate.exports.columns import KINDS, schema_for, schema_json
 from annotate.exports.config import ExportConfig, ExportConfigInvalid, export_config_from_json
 from annotate.exports.manifest import BuildSummary, SourceSummary, dataset_card, manifest_json
@@ -228,7 +230,7 @@ def _write_files(snapshot: ExportSnapshot, config: ExportConfig, folder: Path) -
         scrub=scrub.summary() if scrub is not None else None,
         sources=sources,
         code_version=code_version(),
-        package_version=_version("prefarena"),
+        package_version=PREFARENA_VERSION,
         libraries={"pyarrow": _version("pyarrow")},
     )
 
