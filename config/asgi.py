@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels (session auth + origin check)."""
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -48,3 +49,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(arena_ws + annotate_ws))),
     }
 )
+
+# Everything loaded so far (Django, the apps, their modules) lives as long as the process: move
+# it out of the collector's generations, so a full collection during a request scans only what
+# requests made (gc.freeze(), as Instagram does for its Django fleet). Without it the periodic
+# gen-2 collections over ~100 MB of startup objects showed up as the p99 of vote ingestion.
+gc.freeze()
