@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotate import errors
-from annotate.leasing import annotator_check_can_work, item_counts_update, lease_end
+from annotate.leasing import item_counts_update, lease_end
 from annotate.live import campaign_changed_on_commit
 from annotate.models import (
     Annotation,

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from arena.leaderboard_data import LENGTH_BANDS, last_vote_id, style_rows, vote_filter, vote_rows_between, vote_table
 from arena.models import Battle, Leaderboard, LeaderboardSnapshot, Vote

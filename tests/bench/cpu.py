@@ -61,3 +61,20 @@ class CpuMeter:
             figures[f"cpu_ms_per_unit_{name}"] = round(used[name] * per_unit, 3)
         figures["cpu_ms_per_unit_other"] = round((used["busy"] - sum(used[n] for n in self._groups)) * per_unit, 3)
         return figures
+
+
+def manage_py_measured(*args: str) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of `manage.py <args>` run in its own process; fails on a non-zero exit."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.server import ROOT, child_env
+
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - started
+    out = proc.stdout.read().decode()
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    return elapsed, usage.ru_maxrss / 1024

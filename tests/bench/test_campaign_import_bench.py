@@ -5,17 +5,13 @@ file size.
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/prefarena_bench make bench PYTEST_ARGS="-k campaign_import"
 """
 import json
-import os
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
 from annotate.models import Annotation, Item
+from tests.bench.cpu import manage_py_measured
 from tests.bench.figures import report
-from tests.support.server import ROOT, child_env
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 WORDS = np.array("the a model answer because which river light blue water time people when over after".split())
@@ -41,14 +37,7 @@ def write_items(path, n: int, seed: int = 0) -> None:
 
 def run_import(path, slug) -> tuple[float, float]:
     """(seconds, peak RSS MB) of `manage.py import_campaign` in its own process."""
-    cmd = [sys.executable, "manage.py", "import_campaign", str(path), "--slug", slug, "--progress-every", "25000"]
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - started
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    return elapsed, usage.ru_maxrss / 1024
+    return manage_py_measured("import_campaign", str(path), "--slug", slug, "--progress-every", "25000")
 
 
 def test_import_100k_items(tmp_path):

@@ -4,9 +4,6 @@ size), then a refit over the 1M stored votes (aggregation + fit + 100 bootstrap 
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/prefarena_bench make bench PYTEST_ARGS="-k leaderboard"
 """
 import json
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -14,8 +11,8 @@ import pytest
 
 from arena.leaderboards import leaderboard_fit, leaderboard_get_or_create
 from arena.models import Vote
+from tests.bench.cpu import manage_py_measured
 from tests.bench.figures import report
-from tests.support.server import ROOT, child_env
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 N_MODELS = 50
@@ -44,14 +41,7 @@ def write_battles(path, n, seed=0):
 
 def run_import(path) -> tuple[float, float]:
     """(seconds, peak RSS MB) of `manage.py import_battles` in its own process."""
-    cmd = [sys.executable, "manage.py", "import_battles", str(path)]
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - started
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    return elapsed, usage.ru_maxrss / 1024
+    return manage_py_measured("import_battles", str(path))
 
 
 def test_import_and_refit_one_million(tmp_path):
