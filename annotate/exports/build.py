@@ -39,6 +39,7 @@ from annotate.exports.reading import (
     campaign_groups,
     campaigns_get,
     competence_by_pseudonym,
+    read_ahead,
     source_info,
 )
 from annotate.exports.rows import RowOptions, item_row_tuples
@@ -185,7 +186,7 @@ def _write_files(snapshot: ExportSnapshot, config: ExportConfig, folder: Path) -
                 weights, info.competence_note = competence_by_pseudonym(campaign, upto=snapshot.upto_annotation_id)
             summary = SourceSummary(info.source, info.title, info.instructions, info.questions, note=info.competence_note)
             annotators = set()
-            for item, judgments in groups():
+            for item, judgments in read_ahead(groups):
                 if scrub is not None:
                     item, judgments = _scrubbed(scrub, item, judgments)
                 out = item_row_tuples(item, judgments, options, weights)

@@ -6,13 +6,16 @@ and candidates are fetched for a chunk of items at once, so memory holds one chu
 export. Filters that need no whole item are applied in SQL; the item-level ones (minimum
 agreement, contenders of a pair) are applied by rows.py. Every query is bounded by the
 cut-off ids, so a rebuild reads exactly the same rows."""
+import contextlib
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import CharField, Count, F, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -27,6 +30,9 @@ from arena.models import Response as ArenaResponse
 
 CHUNK = 2000  # annotations per server-side cursor fetch, and about the judgments per item lookup
 ARENA_CHUNK = 500  # votes per turns/responses lookup
+# Read-ahead: groups handed from the reader thread in batches of about READ_AHEAD_JUDGMENTS
+# judgments, at most READ_AHEAD_BATCHES waiting (a few MB), so memory stays bounded.
+READ_AHEAD_JUDGMENTS, READ_AHEAD_BATCHES = 2000, 4
 ARENA = "arena"
 ARENA_STRENGTH = {str(Strength.SLIGHT): 1, str(Strength.CLEAR): 2, str(Strength.STRONG): 3}
 ARENA_VERDICT = {
@@ -332,3 +338,73 @@ def arena_groups(config: ExportConfig, *, upto: int) -> Iterator[Group]:
             chunk = []
     if chunk:
         yield from _arena_chunk(chunk)
+
+
+# --- read-ahead -----------------------------------------------------------------------------
+_DONE = object()
+
+
+def read_ahead(groups: Callable[[], Iterator[Group]]) -> Iterator[Group]:
+    """The groups of `groups()`, read by a thread with its own database connection while the
+    caller builds and writes rows: psycopg releases the GIL while it waits on PostgreSQL, so
+    the database's time overlaps Python's (the bench, 1M judgments on 2 CPUs, reading
+    alone: Parquet 9.2 -> 7.8 s, JSONL 11.5 -> 10.8 s).
+
+    Inside an atomic block (a test's uncommitted transaction, or a caller's) a second
+    connection would not see the data, and SQLite has one writer: there the groups are read
+    inline, by the same code in the same order. An error in the reader is raised here."""
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        yield from groups()
+        return
+    batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def batched() -> Iterator[list[Group]]:
+        batch, n = [], 0
+        with contextlib.closing(groups()) as read_groups:
+            for group in read_groups:
+                batch.append(group)
+                n += len(group[1])
+                if n >= READ_AHEAD_JUDGMENTS:
+                    yield batch
+                    batch, n = [], 0
+        if batch:
+            yield batch
+
+    def read() -> None:
+        try:
+            # In a transaction the server-side cursor needs no WITH HOLD, so PostgreSQL sends
+            # the first rows at once instead of materializing the whole result first (~2 s
+            # for 1M judgments, while the caller would have nothing to do).
+            with transaction.atomic(), contextlib.closing(batched()) as read_batches:
+                for batch in read_batches:
+                    if not put(batch):
+                        return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=read, name="export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = batches.get()
+            if batch is _DONE:
+                return
+            if isinstance(batch, BaseException):
+                raise batch
+            yield from batch
+    finally:
+        stop.set()
+        thread.join()

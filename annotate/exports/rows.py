@@ -250,8 +250,25 @@ def judgment_rows(item: ItemRecord, judgments: Sequence[JudgmentRecord], options
     prompt, completions, contenders = shape.prompt, shape.completions, options.contenders
     models = [model or None for model in item.models]
     source, item_id, split, max_strength = item.source, item.item_id, out.split, item.max_strength
+    fast = n == 2 and not contenders
     append = out.preference.append
     for judgment, label in zip(judgments, labels):
+        if fast and judgment.verdict == "CANDIDATE" and (chosen := judgment.choice) in (0, 1):
+            # The common case, two candidates and one chosen, without the generic per-pair
+            # work (1.6 -> 1.4 us a judgment, measured alone); the values the loop below gives.
+            rejected = 1 - chosen
+            strength, order, aspects = judgment.strength, judgment.order, judgment.aspects
+            append((
+                prompt, completions[chosen], completions[rejected], judgment.rationale, strength,
+                strength / max_strength * agreement if strength and max_strength and agreement is not None else 0.0,
+                aspect_pair(aspects, chosen, rejected) if aspects else [], models[chosen], models[rejected],
+                None if order is None or chosen not in order else order.index(chosen),
+                None if order is None or rejected not in order else order.index(rejected),
+                judgment.annotator, agreement, n_votes, source, item_id, split,
+            ))  # fmt: skip
+            if options.kto:
+                _kto_append(out, shape, item, label, judgment.annotator, options)
+            continue
         pairs = judgment_pairs(judgment, n)
         if not pairs:
             out.skipped_preference[skip_reason(label)] += 1

@@ -7,14 +7,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from annotate import errors
+from annotate.exports import build as build_module
+from annotate.exports import reading
 from annotate.exports.build import ExportFileNotFound, export_build, export_dir, export_file_path
 from annotate.exports.config import ExportConfig
 from annotate.exports.service import export_create
@@ -337,3 +341,57 @@ def test_a_killed_build_leaves_nothing_ready_and_a_rebuild_succeeds(django_user_
     rebuilt = export_build(snapshot_id=snapshot.pk)
     assert rebuilt.status == ExportStatus.READY and export_dir(snapshot.pk).is_dir()
     assert not list(Path(settings.EXPORT_DIR).glob(".tmp-*"))
+
+
+# --- the reader thread (a build outside any transaction reads ahead on its own connection) ---
+def reader_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == "export-reader"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_ahead_in_a_thread_gives_the_same_files_as_reading_inline(django_user_model, monkeypatch):
+    seed(django_user_model)
+    monkeypatch.setattr(reading, "READ_AHEAD_JUDGMENTS", 1)  # many small batches, the queue often full
+    monkeypatch.setattr(reading, "READ_AHEAD_BATCHES", 1)
+    readers = []
+    groups = reading.campaign_groups
+    monkeypatch.setattr(reading, "campaign_groups", lambda *a, **k: (readers.append(threading.current_thread().name), groups(*a, **k))[1])
+    monkeypatch.setattr(build_module, "campaign_groups", reading.campaign_groups)
+    config = dict(ALL, formats=("jsonl", "parquet"), kto=True)
+    threaded = build(**config)
+    with transaction.atomic():  # a second connection would not see this transaction: read inline
+        inline = build(**config)
+    assert threaded.status == inline.status == ExportStatus.READY
+    assert readers == ["export-reader", "export-reader", "MainThread", "MainThread"]
+    data = lambda snapshot: {name: digest for name, digest in digests(snapshot).items() if "/" in name}  # noqa: E731
+    assert data(threaded) == data(inline) and len(data(threaded)) == 4  # card and manifest name the snapshot
+    assert not reader_threads()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", ["reader", "writer"])
+def test_an_error_on_either_side_of_the_read_ahead_fails_the_build(django_user_model, monkeypatch, settings, where):
+    seed(django_user_model)
+    monkeypatch.setattr(reading, "READ_AHEAD_JUDGMENTS", 1)
+    monkeypatch.setattr(reading, "READ_AHEAD_BATCHES", 1)
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return original(*args, **kwargs)
+
+    if where == "reader":
+        original = reading._items
+        monkeypatch.setattr(reading, "_items", broken)
+    else:
+        original = build_module.FileSet.write
+        monkeypatch.setattr(build_module.FileSet, "write", lambda self, *a: broken(self, *a))
+    snapshot = export_create(config=ExportConfig(**ALL), queue=False)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        export_build(snapshot_id=snapshot.pk)
+    failed = ExportSnapshot.objects.get(pk=snapshot.pk)
+    assert failed.status == ExportStatus.FAILED and failed.error == "RuntimeError: disk on fire"
+    assert not list(Path(settings.EXPORT_DIR).glob("*"))
+    assert not reader_threads()  # stopped and joined, its connection closed

@@ -12,6 +12,7 @@ from annotate.exports.rows import (
     RowOptions,
     item_agreement,
     item_rows,
+    judgment_rows,
     prompt_text,
     split_of,
 )
@@ -228,3 +229,35 @@ def test_row_tuples_follow_the_schemas_column_order():
         assert tuple(schema_for(kind="preference", unit="item", form=form).names) == ITEM_PREFERENCE_COLUMNS
         for unit in ("judgment", "item"):
             assert tuple(schema_for(kind="kto", unit=unit, form=form).names) == KTO_COLUMNS
+
+
+def test_the_two_candidate_shortcut_gives_the_generic_rows():
+    """Two candidates and no contender filter take a shortcut in judgment_rows; naming both
+    models as contenders keeps every row but takes the generic path: the rows must agree."""
+    judgments = [
+        J(choice=0, strength=2, order=(1, 0), rationale="r", annotator="p1", aspects={"h": {"0": 4, "1": 2}, "s": "TIE"}),
+        J(choice=1, order=None, annotator="p2", aspects={"s": 0}),  # imported: no order, no strength
+        J(choice=1, strength=3, order=(0, 1), annotator="p3"),
+        J("TIE", annotator="p4", order=(0, 1)),
+        J("BOTH_BAD", annotator="p5"),
+        J("NONE", annotator="p6"),
+    ]
+    for kto in (False, True):
+        fast = judgment_rows(PAIR, judgments, RowOptions(kto=kto))
+        generic = judgment_rows(PAIR, judgments, RowOptions(kto=kto, contenders=frozenset({"mx", "my"})))
+        assert fast.preference == generic.preference and len(fast.preference) == 3
+        assert (fast.kto, fast.skipped_preference, fast.skipped_kto) == (generic.kto, generic.skipped_preference, generic.skipped_kto)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [(1 / 3, 1 / 3, 0.5, None, 1 / 3), (0.0, -0.0, 0.0), (1, 1.0, True, None), (0.0, 0.0, None), (float("nan"), 2.0, float("nan")), (0, 1, None, 1)],
+)
+def test_number_columns_encode_each_value_as_json_does(values):
+    """Values are encoded once per distinct value; equal values that print differently
+    (0.0 / -0.0, 1 / 1.0 / True) must still print as themselves."""
+    import json
+
+    from annotate.exports.writers import _few_numbers_column
+
+    assert _few_numbers_column(values) == [json.dumps(v) for v in values]
