@@ -5,7 +5,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 from arena.models import Contender, LeaderboardSnapshot
-from arena.ratings import active_pair_weights
 from arena.sampling import sample_pair, sample_pair_from_matrix
 
 CACHE_S = 60  # the matrix changes only when a fit lands; recomputing it per battle is waste
@@ -19,6 +18,10 @@ def _active_matrix(contenders: list[Contender], weights: np.ndarray) -> np.ndarr
     cached = cache.get(key)
     if cached is not None:
         return np.array(cached)
+    # Imported here, on a cache miss: arena.ratings pulls in SciPy (~0.5 s), which the web
+    # process otherwise never needs (as arena/leaderboards.py does for fitting).
+    from arena.ratings import active_pair_weights
+
     result = LeaderboardSnapshot.objects.values_list("result", flat=True).get(pk=snapshot_id)
     by_id = {m["id"]: m for m in result["models"]}
     k = len(contenders)

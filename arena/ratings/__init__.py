@@ -12,72 +12,56 @@ Modules: counts (cells and matrices), elo (online Elo), bt (Bradley–Terry, boo
 sandwich), intervals, style (style control), sampling_active (active pair sampling),
 simulate (battles from known strengths), scale (Elo scale, RatingFitError).
 """
-from arena.ratings.bt import (
-    DEFAULT_REG,
-    BTFit,
-    bootstrap_bt,
-    bt_fit,
-    bt_sandwich_cov,
-    newton_pairs,
-    sandwich_intervals,
-)
-from arena.ratings.counts import (
-    Counts,
-    battle_matrix,
-    battles_per_model,
-    comparison_components,
-    count_table,
-    pair_totals,
-    predicted_win_matrix,
-    provisional,
-    win_matrix,
-)
-from arena.ratings.elo import elo_ratings
-from arena.ratings.intervals import percentile_intervals, rank_ranges
-from arena.ratings.sampling_active import active_pair_weights, votes_to_target
-from arena.ratings.scale import RatingFitError, to_ratings
-from arena.ratings.simulate import simulate_battles, simulate_style_battles
-from arena.ratings.style import (
-    STYLE_FEATURES,
-    STYLE_REG,
-    StyleFit,
-    bootstrap_style,
-    style_features,
-    style_fit,
-    style_sandwich_intervals,
-)
+# Names load their module on first use (PEP 562): the web process imports this package for
+# percentile_intervals and rank_ranges (NumPy only), and must not pay for SciPy (~0.5 s per
+# process), which bt, style and sampling_active import.
+import importlib
 
-__all__ = [
-    "DEFAULT_REG",
-    "STYLE_FEATURES",
-    "STYLE_REG",
-    "BTFit",
-    "Counts",
-    "RatingFitError",
-    "StyleFit",
-    "active_pair_weights",
-    "battle_matrix",
-    "battles_per_model",
-    "bootstrap_bt",
-    "bootstrap_style",
-    "bt_fit",
-    "bt_sandwich_cov",
-    "comparison_components",
-    "count_table",
-    "elo_ratings",
-    "newton_pairs",
-    "pair_totals",
-    "percentile_intervals",
-    "predicted_win_matrix",
-    "provisional",
-    "rank_ranges",
-    "sandwich_intervals",
-    "simulate_battles",
-    "simulate_style_battles",
-    "style_features",
-    "style_fit",
-    "style_sandwich_intervals",
-    "to_ratings",
-    "votes_to_target",
-    "win_matrix",
-]
+_MODULE_OF = {
+    "BTFit": "bt",
+    "DEFAULT_REG": "bt",
+    "bootstrap_bt": "bt",
+    "bt_fit": "bt",
+    "bt_sandwich_cov": "bt",
+    "newton_pairs": "bt",
+    "sandwich_intervals": "bt",
+    "Counts": "counts",
+    "battle_matrix": "counts",
+    "battles_per_model": "counts",
+    "comparison_components": "counts",
+    "count_table": "counts",
+    "pair_totals": "counts",
+    "predicted_win_matrix": "counts",
+    "provisional": "counts",
+    "win_matrix": "counts",
+    "elo_ratings": "elo",
+    "percentile_intervals": "intervals",
+    "rank_ranges": "intervals",
+    "active_pair_weights": "sampling_active",
+    "votes_to_target": "sampling_active",
+    "RatingFitError": "scale",
+    "to_ratings": "scale",
+    "simulate_battles": "simulate",
+    "simulate_style_battles": "simulate",
+    "STYLE_FEATURES": "style",
+    "STYLE_REG": "style",
+    "StyleFit": "style",
+    "bootstrap_style": "style",
+    "style_features": "style",
+    "style_fit": "style",
+    "style_sandwich_intervals": "style",
+}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
