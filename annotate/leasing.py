@@ -45,12 +45,6 @@ def slot_open(item: Item, overlap: int) -> bool:
     return item.n_leased + item.n_submitted < overlap
 
 
-def item_counts_save(item: Item, overlap: int) -> None:
-    """Recompute `is_open` and save the counters. The caller holds the item's row lock."""
-    item.is_open = slot_open(item, overlap)
-    item.save(update_fields=["n_leased", "n_submitted", "is_open"])
-
-
 def item_counts_update(*, item_id: int, overlap: int, leased: int, submitted: int = 0) -> None:
     """Change the item's counters in one UPDATE (it takes the row lock), with `is_open`
     recomputed from the new values as slot_open() would."""
@@ -106,21 +100,12 @@ def _item_claim(annotator: Annotator, campaign: Campaign, *, gold: bool) -> tupl
         item = claimable.first()
         if item is None:
             return None
-        item.n_leased += 1
-        item_counts_save(item, campaign.overlap)
+        item_counts_update(item_id=item.pk, overlap=campaign.overlap, leased=1)
         return item.pk, item.n_candidates
     inner, params = claimable.values("pk")[:1].query.get_compiler(connection=connection).as_sql()
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL.format(claimable=inner), [campaign.overlap, campaign.overlap, *params])
         return cursor.fetchone()
-
-
-def _campaign_leases_expire(campaign_id: int, now: datetime) -> int:
-    due = Assignment.objects.filter(item__campaign_id=campaign_id, state=AssignmentState.LEASED, expires_at__lte=now)
-    return sum(
-        lease_end(assignment_id=pk, state=AssignmentState.EXPIRED, now=now, only_if_expired=True)
-        for pk in due.values_list("pk", flat=True)[:EXPIRE_BATCH]
-    )
 
 
 def assignment_next(*, annotator_id: int, rng: np.random.Generator | None = None, now: datetime | None = None) -> Assignment:
@@ -137,7 +122,7 @@ def assignment_next(*, annotator_id: int, rng: np.random.Generator | None = None
         # request ever waits for an item while holding an annotator (annotate/services.py
         # takes item -> assignment -> annotator).
         campaign_id = Annotator.objects.values_list("campaign_id", flat=True).get(pk=annotator_id)
-        if not _campaign_leases_expire(campaign_id, now):
+        if not leases_expire(now=now, campaign_id=campaign_id):
             raise
         return _assignment_next(annotator_id, rng, now)
 
@@ -197,12 +182,12 @@ def lease_end(*, assignment_id: int, state: str, now: datetime, only_if_expired:
     return True
 
 
-def leases_expire(*, now: datetime | None = None, limit: int = EXPIRE_BATCH) -> int:
-    """Return up to `limit` expired leases to the pool; the number returned. Idempotent."""
+def leases_expire(*, now: datetime | None = None, limit: int = EXPIRE_BATCH, campaign_id: int | None = None) -> int:
+    """Return up to `limit` expired leases (of one campaign, or all) to the pool; the number
+    returned. Idempotent."""
     now = now or timezone.now()
-    due = list(
-        Assignment.objects.filter(state=AssignmentState.LEASED, expires_at__lte=now)
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = Assignment.objects.filter(state=AssignmentState.LEASED, expires_at__lte=now)
+    if campaign_id is not None:
+        due = due.filter(item__campaign_id=campaign_id)
+    due = list(due.order_by("expires_at").values_list("pk", flat=True)[:limit])
     return sum(lease_end(assignment_id=pk, state=AssignmentState.EXPIRED, now=now, only_if_expired=True) for pk in due)

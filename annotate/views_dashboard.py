@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotate import plots
 from annotate.models import Campaign
 from annotate.services import annotator_resume
-from annotate.stats import campaign_stats
+from annotate.stats import campaign_review_flags, campaign_stats
 from annotate.stats.item import item_detail
 
 BIAS_MIN_N = 20  # fewer positional choices: the share is too noisy to highlight
@@ -134,5 +134,5 @@ def annotator_resume_view(request, slug: str, annotator_id: int):
 @staff_only
 def item_page(request, slug: str, position: int):
     campaign = get_object_or_404(Campaign, slug=slug)
-    flags = campaign_stats(campaign=campaign)["rationale_flags"]["by_annotation"]
+    flags = campaign_review_flags(campaign=campaign)
     return render(request, "annotate/item_detail.html", {"campaign": campaign, **item_detail(campaign=campaign, position=position, review_flags=flags)})
