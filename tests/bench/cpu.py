@@ -63,8 +63,23 @@ class CpuMeter:
         return figures
 
 
-def manage_py_measured(*args: str) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of `manage.py <args>` run in its own process; fails on a non-zero exit."""
+# Prepended to a measured child's code: at exit it reports its own peak RSS (VmHWM). Not the
+# ru_maxrss that wait4 returns: Linux starts a child's ru_maxrss at its parent's peak, so a
+# child of a 400 MB pytest "peaked" at 400 MB whatever it did (checked: `python -c pass` gave
+# 413 MB), and a flat-memory figure measured that way can't fail.
+PEAK_MARK = "BENCH_PEAK_RSS_KB="
+_PEAK_REPORT = f"""import atexit, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        kb = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+    print("{PEAK_MARK}" + kb, file=sys.stderr, flush=True)
+atexit.register(_peak)
+"""
+
+
+def python_measured(code: str, *args: str, env: dict | None = None) -> tuple[float, float, str]:
+    """Run `python -c code args` in its own process: (seconds, its own peak RSS in MB, its
+    stdout). Fails on a non-zero exit."""
     import subprocess
     import sys
     import time
@@ -72,9 +87,22 @@ def manage_py_measured(*args: str) -> tuple[float, float]:
     from tests.support.server import ROOT, child_env
 
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_REPORT + code, *args], cwd=ROOT, env=env or child_env(), capture_output=True, text=True
+    )
     elapsed = time.monotonic() - started
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    return elapsed, usage.ru_maxrss / 1024
+    assert done.returncode == 0, done.stdout + done.stderr
+    peak_kb = [line for line in done.stderr.splitlines() if line.startswith(PEAK_MARK)][-1][len(PEAK_MARK) :]
+    return elapsed, int(peak_kb) / 1024, done.stdout
+
+
+_MANAGE_PY = """import runpy
+sys.argv = ["manage.py", *sys.argv[1:]]
+runpy.run_path("manage.py", run_name="__main__")
+"""
+
+
+def manage_py_measured(*args: str) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of `manage.py <args>` in its own process."""
+    seconds, peak_mb, _ = python_measured(_MANAGE_PY, *args)
+    return seconds, peak_mb

@@ -4,24 +4,23 @@ of the build (issue 5 targets: >= 100k rows/s, < 300 MB).
 Shape: one campaign, 200k items x 5 judgments = 1M annotations (500 annotators, two candidates
 of ~110 characters, prompts of ~45, a ~40-character rationale on one judgment in five, one in
 ten a tie, strengths 1..3), seeded with INSERT … SELECT generate_series, then VACUUM ANALYZE (~30 s). Each format
-is built separately by `export_create` + `export_build` in its own process (`os.wait4` gives
-its peak RSS); unit judgment, text form, no KTO, no split.
+is built separately by `export_create` + `export_build` in its own process (which reports
+its own peak RSS, VmHWM); unit judgment, text form, no KTO, no split.
 
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/prefarena_bench make bench PYTEST_ARGS="-k export"
 (EXPORT_BENCH_ITEMS=20000 for a quick look.)
 """
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 from django.db import connection
 
 from annotate.models import Annotation, Campaign, ExportSnapshot
+from tests.bench.cpu import python_measured
 from tests.bench.figures import report
-from tests.support.server import ROOT, child_env
+from tests.support.server import child_env
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 N_ITEMS = int(os.environ.get("EXPORT_BENCH_ITEMS", "200000"))
@@ -83,15 +82,10 @@ def seed() -> float:
 
 
 def run_build(fmt: str, export_dir) -> tuple[dict, float, float]:
-    """(the build's report, wall seconds of the process, peak RSS MB)."""
+    """(the build's report, wall seconds of the process, its own peak RSS MB)."""
     env = child_env(EXPORT_DIR=str(export_dir), PREFARENA_VERSION="bench")
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", BUILD, fmt, f"bench-{fmt}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - started
-    out = proc.stdout.read().decode()
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    return json.loads(out.strip().splitlines()[-1]), elapsed, usage.ru_maxrss / 1024
+    elapsed, peak_mb, out = python_measured(BUILD, fmt, f"bench-{fmt}", env=env)
+    return json.loads(out.strip().splitlines()[-1]), elapsed, peak_mb
 
 
 def test_export_1m_judgments(tmp_path):
