@@ -103,9 +103,7 @@ def parse_row(row) -> ParsedRow:
     category = row.get("category") or ""
     if not isinstance(category, str) or len(category) > MAX_CATEGORY:
         raise ValueError(f"category must be text of at most {MAX_CATEGORY} characters")
-    turn = row.get("turn")
-    if turn not in (None, "") and _count(turn, "turn") is None:
-        raise ValueError("turn must be a positive integer")
+    _count(row.get("turn"), "turn")  # checked only: raises for anything but a count or empty
     return ParsedRow(names[0], names[1], WINNERS[winner], category, _style(row))
 
 

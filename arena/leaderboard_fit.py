@@ -8,7 +8,6 @@ import numpy as np
 
 from arena import ratings as R
 
-STYLE_NAMES = ("length", "headers", "lists", "bold")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def _style_fit(style: StyleRows, k: int, config: FitConfig):
     coef_low, coef_high = R.percentile_intervals(coef_samples, config.level)
     coefficients = {
         name: {"value": _num(fit.coefs[i], 4), "se": _num(coef_se[i], 4), "bootstrap": [_num(coef_low[i], 4), _num(coef_high[i], 4)]}
-        for i, name in enumerate(STYLE_NAMES)
+        for i, name in enumerate(R.STYLE_FEATURES)
     }
     return fit.ratings, samples, (low, high), coefficients, int(len(style.outcomes))
 

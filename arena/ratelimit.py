@@ -7,6 +7,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from config.redis_pool import SharedConnectionPool
+
 
 @functools.cache
 def redis_client() -> redis.Redis | None:
@@ -21,7 +23,9 @@ def redis_client() -> redis.Redis | None:
     config = settings.CACHES["default"]
     if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
         return None
-    return redis.Redis.from_url(config["LOCATION"])
+    # The pool Django's cache itself uses (config/redis_pool.py), not a second one per process.
+    pool_options = {k: v for k, v in config.get("OPTIONS", {}).items() if k != "pool_class"}
+    return redis.Redis(connection_pool=SharedConnectionPool.from_url(config["LOCATION"], **pool_options))
 
 
 def counter_incr(key: str, *, timeout_s: int | None) -> int:

@@ -58,7 +58,7 @@ def test_filters_both_bad_and_categories(tmp_path):
     synthetic(tmp_path, [
         {"model_a": "a", "model_b": "b", "winner": "model_a", "category": "code"},
         {"model_a": "a", "model_b": "b", "winner": "tie (bothbad)", "category": "code"},
-        {"model_a": "b", "model_a2": 1, "model_b": "c", "winner": "model_b", "category": "chat"},
+        {"model_a": "b", "model_b": "c", "winner": "model_b", "category": "chat"},
     ])  # fmt: skip
     everything = leaderboard_fit(leaderboard_id=leaderboard_get_or_create().pk)
     no_both_bad = leaderboard_fit(leaderboard_id=leaderboard_get_or_create(include_both_bad=False).pk)

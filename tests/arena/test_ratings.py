@@ -81,6 +81,7 @@ def test_count_table_merges_battles_and_sql_rows_alike():
         weights=np.array([2, 1, 1, 0.5, 0.5]),
     )
     assert np.array_equal(sql_rows.matchups, counts.matchups)
+    assert np.array_equal(sql_rows.outcomes, counts.outcomes)
     assert np.array_equal(sql_rows.weights, counts.weights)
 
 

@@ -11,8 +11,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-# The web process's PostgreSQL pool, read by config/settings.py once it has one (proposed with
-# these benchmarks; ignored before). Without it, under ASGI every request opens a connection.
+# The web process's PostgreSQL pool (config/settings.py DATABASE_POOL_SIZE): without it every
+# request on a new thread opens a PostgreSQL connection.
 WEB_DATABASE_POOL = {"DATABASE_POOL_SIZE": "8"}
 
 
