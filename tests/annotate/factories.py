@@ -1,9 +1,13 @@
-"""Campaigns and items built directly in the database, for tests of the rules that come after
-an import (leasing, submitting, the dashboard)."""
+"""Campaigns, items and annotators built directly in the database, for tests of the rules that
+come after an import (leasing, submitting, the dashboard)."""
 import numpy as np
+from django.contrib.auth import get_user_model
 
 from annotate.leasing import slot_open
-from annotate.models import Campaign, Candidate, Item
+from annotate.models import Annotator, Campaign, Candidate, Item
+from annotate.services import annotator_join
+
+PICK_FIRST = {"verdict": "CANDIDATE", "choice": 0, "strength": 2, "rationale": "The first one is clearer.", "time_spent_ms": 1234}
 
 
 def campaign_make(
@@ -42,3 +46,9 @@ def campaign_make(
         for i in range(n_candidates)
     )
     return campaign
+
+
+def annotators_make(campaign: Campaign, n: int, *, prefix: str = "annotator") -> list[Annotator]:
+    """n users named prefix0, prefix1, ... (no usable password), each joined to the campaign."""
+    users = get_user_model().objects
+    return [annotator_join(campaign=campaign, user=users.create_user(f"{prefix}{i}")) for i in range(n)]

@@ -13,11 +13,11 @@ from django.test import Client
 
 from annotate.leasing import assignment_next
 from annotate.models import Annotator, AnnotatorStatus
-from annotate.services import annotation_submit, annotator_join
+from annotate.services import annotation_submit
 from annotate.stats import campaign_stats
 from config.asgi import application
-from tests.annotate.factories import campaign_make
-from tests.annotate.test_stats_data import J, judgments_bulk
+from tests.annotate.bulk import J, judgments_bulk
+from tests.annotate.factories import annotators_make, campaign_make
 
 COPIED = "The second response lists every step in order and gives a worked example at the end."
 
@@ -40,16 +40,10 @@ def _campaign():
     return campaign
 
 
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.django_db
-def test_staff_sees_progress_agreement_annotators_and_flags(staff):
+def test_staff_sees_progress_agreement_annotators_and_flags(admin_client):
     campaign = _campaign()
-    response = staff.get("/annotate/demo/dashboard/")
+    response = admin_client.get("/annotate/demo/dashboard/")
     assert response.status_code == 200
     html = response.content.decode()
     stats = campaign_stats(campaign=campaign)
@@ -68,11 +62,11 @@ def test_staff_sees_progress_agreement_annotators_and_flags(staff):
 
 
 @pytest.mark.django_db
-def test_partial_and_json_match_the_selector(staff):
+def test_partial_and_json_match_the_selector(admin_client):
     campaign = _campaign()
-    board = staff.get("/annotate/demo/dashboard/board/")
+    board = admin_client.get("/annotate/demo/dashboard/board/")
     assert board.status_code == 200 and b"<html" not in board.content and b"board-inner" in board.content
-    data = staff.get("/annotate/demo/dashboard.json").json()
+    data = admin_client.get("/annotate/demo/dashboard.json").json()
     stats = campaign_stats(campaign=campaign)
     assert data["agreement"] == stats["agreement"] and data["progress"]["judgments"] == 7
 
@@ -88,36 +82,36 @@ def test_non_staff_are_refused_and_signed_out_sent_to_login(client, user, path):
 
 
 @pytest.mark.django_db
-def test_a_campaign_without_judgments_renders(staff):
+def test_a_campaign_without_judgments_renders(admin_client):
     campaign_make(slug="empty", n_items=3)
-    html = staff.get("/annotate/empty/dashboard/").content.decode()
+    html = admin_client.get("/annotate/empty/dashboard/").content.decode()
     assert "No judgments yet" in html and "Nobody has joined yet" in html
-    assert staff.get("/annotate/nothing-here/dashboard/").status_code == 404
+    assert admin_client.get("/annotate/nothing-here/dashboard/").status_code == 404
 
 
 @pytest.mark.django_db
-def test_item_page_shows_models_gold_and_every_judgment(staff):
+def test_item_page_shows_models_gold_and_every_judgment(admin_client):
     _campaign()
-    html = staff.get("/annotate/demo/items/1/").content.decode()
+    html = admin_client.get("/annotate/demo/items/1/").content.decode()
     assert "Prompt 1" in html and "Answer 0 to prompt 1" in html and "<code>m0</code>" in html
     for name in ("alice0000", "bob000000", "carol0000"):
         assert name in html
     assert "Candidate 1 (m0)" in html and "(strong)" in html
     assert "candidate 2 → 1" in html and "chose the one shown second" in html  # bob: order (1, 0), chose 0
     assert "copied" in html and "short" in html
-    gold = staff.get("/annotate/demo/items/5/").content.decode()
+    gold = admin_client.get("/annotate/demo/items/5/").content.decode()
     assert "gold answer: <strong>Candidate 1 (m0)</strong>" in gold and "✓ gold" in gold and "✗ gold" in gold
-    assert staff.get("/annotate/demo/items/99/").status_code == 404
+    assert admin_client.get("/annotate/demo/items/99/").status_code == 404
 
 
 @pytest.mark.django_db
-def test_item_page_says_an_imported_judgments_display_order_is_unknown(staff):
+def test_item_page_says_an_imported_judgments_display_order_is_unknown(admin_client):
     campaign = campaign_make(slug="imp", n_items=1, overlap=3)
     judgments_bulk(campaign, [
         J(1, "fromfile1", choice=1, time_ms=0, source="IMPORTED"),  # stored order: the identity
         J(1, "here00000", choice=0, order=(1, 0), flags=["needs_expertise"]),
     ])  # fmt: skip
-    html = staff.get("/annotate/imp/items/1/").content.decode()
+    html = admin_client.get("/annotate/imp/items/1/").content.decode()
     # the imported one: no made-up position or time
     assert html.count("imported; display order unknown") == 1 and "time spent unknown" in html
     assert html.count("chose the one shown") == 1 and "chose the one shown second" in html  # the one submitted here
@@ -126,10 +120,10 @@ def test_item_page_says_an_imported_judgments_display_order_is_unknown(staff):
 
 
 @pytest.mark.django_db
-def test_dashboard_of_imported_judgments_only_says_none_were_submitted_here(staff):
+def test_dashboard_of_imported_judgments_only_says_none_were_submitted_here(admin_client):
     campaign = campaign_make(slug="imponly", n_items=2, overlap=2)
     judgments_bulk(campaign, [J(i, f"file{k}", choice=0, time_ms=0, source="IMPORTED") for i in (1, 2) for k in (1, 2)])
-    html = staff.get("/annotate/imponly/dashboard/").content.decode()
+    html = admin_client.get("/annotate/imponly/dashboard/").content.decode()
     assert "No judgments submitted here yet (4 imported with the items" in html
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
     assert "0 judgments in the last hour · 0 in 24 h (imported ones not counted)" in text
@@ -137,10 +131,10 @@ def test_dashboard_of_imported_judgments_only_says_none_were_submitted_here(staf
 
 
 @pytest.mark.django_db
-def test_dashboard_counts_read_in_the_singular(staff):
+def test_dashboard_counts_read_in_the_singular(admin_client):
     campaign = campaign_make(slug="one", n_items=2, overlap=2)
     judgments_bulk(campaign, [J(1, "a", choice=0, rationale="ok"), J(1, "b", choice=0)])
-    text = " ".join(re.sub(r"<[^>]+>", " ", staff.get("/annotate/one/dashboard/").content.decode()).split())
+    text = " ".join(re.sub(r"<[^>]+>", " ", admin_client.get("/annotate/one/dashboard/").content.decode()).split())
     assert "1 judgment flagged" in text and "1 item with two or more choices" in text
 
 
@@ -203,7 +197,7 @@ async def _socket(user, campaign_id: int):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_socket_is_staff_only_and_hears_a_submit(fresh_layer, admin_user, user, django_user_model):
+async def test_socket_is_staff_only_and_hears_a_submit(fresh_layer, admin_user, user):
     campaign = await sync_to_async(campaign_make)(slug="live", n_items=2, overlap=2)
     _, (ok, code) = await _socket(None, campaign.pk)
     assert not ok and code == 4401
@@ -216,8 +210,7 @@ async def test_socket_is_staff_only_and_hears_a_submit(fresh_layer, admin_user, 
     assert ok
 
     def submit():
-        worker = django_user_model.objects.create_user("worker")
-        annotator = annotator_join(campaign=campaign, user=worker)
+        (annotator,) = annotators_make(campaign, 1, prefix="worker")
         lease = assignment_next(annotator_id=annotator.pk)
         annotation_submit(annotator_id=annotator.pk, assignment_id=lease.pk, answer={"verdict": "CANDIDATE", "choice": 1})
 

@@ -9,23 +9,15 @@ from django.utils import timezone
 from annotate import errors
 from annotate.leasing import assignment_next, leases_expire
 from annotate.models import Annotation, Annotator, AnnotatorStatus, Assignment, AssignmentState, Item
-from annotate.services import annotation_submit, annotator_join, assignment_skip, draft_save
-from tests.annotate.factories import campaign_make
+from annotate.services import annotation_submit, assignment_skip, draft_save
+from tests.annotate.factories import PICK_FIRST, annotators_make, campaign_make
 
 pytestmark = pytest.mark.django_db
 
-PICK_FIRST = {"verdict": "CANDIDATE", "choice": 0, "strength": 2, "rationale": "The first one is clearer."}
-
-
-def people(django_user_model, campaign, n):
-    users = [django_user_model.objects.create_user(f"annotator{i}", password="pw") for i in range(n)]
-    return [annotator_join(campaign=campaign, user=u) for u in users]
-
-
-def test_an_item_goes_to_at_most_overlap_annotators_and_never_twice_to_one(django_user_model):
+def test_an_item_goes_to_at_most_overlap_annotators_and_never_twice_to_one():
     # given one item wanted twice and three annotators
     campaign = campaign_make(n_items=1, overlap=2)
-    a, b, c = people(django_user_model, campaign, 3)
+    a, b, c = annotators_make(campaign, 3)
     # when two take it, the third finds nothing
     first, second = assignment_next(annotator_id=a.pk), assignment_next(annotator_id=b.pk)
     assert first.item_id == second.item_id
@@ -41,17 +33,17 @@ def test_an_item_goes_to_at_most_overlap_annotators_and_never_twice_to_one(djang
     assert (item.n_leased, item.n_submitted, item.is_open) == (1, 1, False)
 
 
-def test_closest_to_completion_goes_first(django_user_model):
+def test_closest_to_completion_goes_first():
     campaign = campaign_make(n_items=5, overlap=3)
-    a, b = people(django_user_model, campaign, 2)
+    a, b = annotators_make(campaign, 2)
     first = assignment_next(annotator_id=a.pk)
     annotation_submit(annotator_id=a.pk, assignment_id=first.pk, answer=PICK_FIRST)
     assert assignment_next(annotator_id=b.pk).item_id == first.item_id
 
 
-def test_expired_lease_returns_to_the_pool_and_late_submit_is_refused(django_user_model):
+def test_expired_lease_returns_to_the_pool_and_late_submit_is_refused():
     campaign = campaign_make(n_items=1, overlap=1, lease_s=60)
-    a, b = people(django_user_model, campaign, 2)
+    a, b = annotators_make(campaign, 2)
     lease = assignment_next(annotator_id=a.pk)
     later = timezone.now() + timedelta(seconds=61)
     assert leases_expire(now=later) == 1
@@ -63,9 +55,9 @@ def test_expired_lease_returns_to_the_pool_and_late_submit_is_refused(django_use
     assert taken.item_id == lease.item_id
 
 
-def test_draft_renews_the_lease(django_user_model):
+def test_draft_renews_the_lease():
     campaign = campaign_make(n_items=1, overlap=1, lease_s=60)
-    (a,) = people(django_user_model, campaign, 1)
+    (a,) = annotators_make(campaign, 1)
     lease = assignment_next(annotator_id=a.pk)
     soon = timezone.now() + timedelta(seconds=50)
     draft_save(annotator_id=a.pk, assignment_id=lease.pk, draft={"rationale": "half a tho"}, now=soon)
@@ -74,9 +66,9 @@ def test_draft_renews_the_lease(django_user_model):
     assert lease.draft == {"rationale": "half a tho"} and lease.state == AssignmentState.LEASED
 
 
-def test_foreign_double_and_invalid_submissions_store_nothing(django_user_model):
+def test_foreign_double_and_invalid_submissions_store_nothing():
     campaign = campaign_make(n_items=2, overlap=2, questions={"rationale": "required", "rationale_min_chars": 20})
-    a, b = people(django_user_model, campaign, 2)
+    a, b = annotators_make(campaign, 2)
     lease = assignment_next(annotator_id=a.pk)
     with pytest.raises(errors.AssignmentNotFound):
         annotation_submit(annotator_id=b.pk, assignment_id=lease.pk, answer=PICK_FIRST)
@@ -90,17 +82,17 @@ def test_foreign_double_and_invalid_submissions_store_nothing(django_user_model)
     assert Annotation.objects.count() == 1
 
 
-def test_choice_is_stored_as_the_candidate_shown_in_that_position(django_user_model):
+def test_choice_is_stored_as_the_candidate_shown_in_that_position():
     campaign = campaign_make(n_items=1, overlap=1)
-    (a,) = people(django_user_model, campaign, 1)
+    (a,) = annotators_make(campaign, 1)
     lease = assignment_next(annotator_id=a.pk, rng=np.random.default_rng(3))
     annotation = annotation_submit(annotator_id=a.pk, assignment_id=lease.pk, answer={"verdict": "CANDIDATE", "choice": 1})
     assert annotation.choice == lease.order[1]
 
 
-def test_skip_needs_a_reason_and_frees_the_slot(django_user_model):
+def test_skip_needs_a_reason_and_frees_the_slot():
     campaign = campaign_make(n_items=1, overlap=1)
-    a, b = people(django_user_model, campaign, 2)
+    a, b = annotators_make(campaign, 2)
     lease = assignment_next(annotator_id=a.pk)
     with pytest.raises(errors.SkipReasonMissing):
         assignment_skip(annotator_id=a.pk, assignment_id=lease.pk, reason=" ")
@@ -111,9 +103,9 @@ def test_skip_needs_a_reason_and_frees_the_slot(django_user_model):
         assignment_next(annotator_id=a.pk)
 
 
-def test_annotator_below_gold_threshold_is_paused(django_user_model):
+def test_annotator_below_gold_threshold_is_paused():
     campaign = campaign_make(n_items=0, n_gold=3, overlap=5, gold_rate=1.0, gold_min_accuracy=0.5, gold_min_answered=2)
-    (a,) = people(django_user_model, campaign, 1)
+    (a,) = annotators_make(campaign, 1)
     for _ in range(2):
         lease = assignment_next(annotator_id=a.pk)
         wrong = lease.order.index(1)  # the display position of candidate 1; gold is candidate 0
@@ -124,9 +116,9 @@ def test_annotator_below_gold_threshold_is_paused(django_user_model):
         assignment_next(annotator_id=a.pk)
 
 
-def test_quota_ends_the_work(django_user_model):
+def test_quota_ends_the_work():
     campaign = campaign_make(n_items=5, overlap=1, quota=2)
-    (a,) = people(django_user_model, campaign, 1)
+    (a,) = annotators_make(campaign, 1)
     for _ in range(2):
         lease = assignment_next(annotator_id=a.pk)
         annotation_submit(annotator_id=a.pk, assignment_id=lease.pk, answer=PICK_FIRST)
@@ -134,10 +126,10 @@ def test_quota_ends_the_work(django_user_model):
         assignment_next(annotator_id=a.pk)
 
 
-def test_an_expired_lease_is_reclaimed_without_waiting_for_the_sweep(django_user_model):
+def test_an_expired_lease_is_reclaimed_without_waiting_for_the_sweep():
     # given the only slot leased to a, who walked away
     campaign = campaign_make(n_items=1, overlap=1, lease_s=60)
-    a, b = people(django_user_model, campaign, 2)
+    a, b = annotators_make(campaign, 2)
     lease = assignment_next(annotator_id=a.pk)
     # when b asks after the lease ran out (no beat in the embedded default)
     taken = assignment_next(annotator_id=b.pk, now=timezone.now() + timedelta(seconds=61))

@@ -12,8 +12,8 @@ from django.db.models import Count
 from annotate import errors
 from annotate.leasing import assignment_next
 from annotate.models import Annotation, Annotator, Assignment, AssignmentState, Item
-from annotate.services import annotation_submit, annotator_join, assignment_skip
-from tests.annotate.factories import campaign_make
+from annotate.services import annotation_submit, assignment_skip
+from tests.annotate.factories import annotators_make, campaign_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -43,13 +43,10 @@ def run_all(target, n):
     assert not failures, failures[:3]
 
 
-def test_many_annotators_fill_every_slot_exactly_once(django_user_model):
+def test_many_annotators_fill_every_slot_exactly_once():
     assert connection.vendor == "postgresql"
     campaign = campaign_make(n_items=N_ITEMS, overlap=OVERLAP)
-    annotators = [
-        annotator_join(campaign=campaign, user=django_user_model.objects.create_user(f"crowd{i}"))
-        for i in range(N_ANNOTATORS)
-    ]
+    annotators = annotators_make(campaign, N_ANNOTATORS, prefix="crowd")
     leased_at_once = Counter()
     lock = threading.Lock()
 
@@ -85,9 +82,9 @@ def test_many_annotators_fill_every_slot_exactly_once(django_user_model):
     assert {a.pk: a.n_submitted for a in Annotator.objects.all()} == {a.pk: submitted.get(a.pk, 0) for a in annotators}
 
 
-def test_one_annotator_clicking_twice_at_once_gets_one_lease(django_user_model):
+def test_one_annotator_clicking_twice_at_once_gets_one_lease():
     campaign = campaign_make(n_items=5, overlap=1)
-    me = annotator_join(campaign=campaign, user=django_user_model.objects.create_user("double")).pk
+    me = annotators_make(campaign, 1, prefix="double")[0].pk
     got = []
     run_all(lambda i: got.append(assignment_next(annotator_id=me).pk), 8)
     assert len(set(got)) == 1

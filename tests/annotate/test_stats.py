@@ -13,10 +13,10 @@ from django.utils import timezone
 from annotate.agreement import fleiss_kappa, judgments_from_matrix, krippendorff_alpha, label_counts, leave_one_out_agreement
 from annotate.leasing import assignment_next
 from annotate.models import Annotator, AnnotatorStatus
-from annotate.services import annotation_submit, annotator_join
+from annotate.services import annotation_submit
 from annotate.stats import campaign_stats
-from tests.annotate.factories import campaign_make
-from tests.annotate.test_stats_data import J, judgments_bulk
+from tests.annotate.bulk import J, judgments_bulk
+from tests.annotate.factories import annotators_make, campaign_make
 
 pytestmark = pytest.mark.django_db
 
@@ -81,10 +81,10 @@ def test_alpha_kappa_and_agreement_equal_the_agreement_module_on_pandalm():
     json.dumps(stats)  # the whole result crosses JSON (cache, --json)
 
 
-def test_gold_accuracy_and_position_bias_follow_the_shown_order(django_user_model):
+def test_gold_accuracy_and_position_bias_follow_the_shown_order():
     # given two annotators who always click the response shown first, on real leases
     campaign = campaign_make(n_items=6, n_gold=4, overlap=2, gold_rate=0.5)
-    people = [annotator_join(campaign=campaign, user=django_user_model.objects.create_user(f"u{i}")) for i in range(2)]
+    people = annotators_make(campaign, 2, prefix="u")
     rng = np.random.default_rng(7)
     expected_gold = {}
     for annotator in people:
@@ -224,7 +224,7 @@ def test_empty_campaign_has_no_figures_but_no_error():
     assert stats["annotators"]["rows"] == [] and stats["rationale_flags"]["counts"] == {}
 
 
-def test_figures_are_cached_until_a_new_judgment_arrives(django_user_model, monkeypatch):
+def test_figures_are_cached_until_a_new_judgment_arrives(monkeypatch):
     campaign = campaign_make(n_items=3, overlap=2)
     judgments_bulk(campaign, [J(1, "a", choice=0), J(1, "b", choice=0)])
     import annotate.stats as stats_module
@@ -236,8 +236,7 @@ def test_figures_are_cached_until_a_new_judgment_arrives(django_user_model, monk
     second = campaign_stats(campaign=campaign)
     assert len(calls) == 1 and first["computed_at"] == second["computed_at"] and not second["stale"]
     # a submit through the service invalidates the cache
-    user = django_user_model.objects.create_user("c")
-    annotator = annotator_join(campaign=campaign, user=user)
+    (annotator,) = annotators_make(campaign, 1, prefix="c")
     lease = assignment_next(annotator_id=annotator.pk)
     assert campaign_stats(campaign=campaign)["progress"]["live_leases"] == 1
     annotation_submit(annotator_id=annotator.pk, assignment_id=lease.pk, answer={"verdict": "TIE"})

@@ -1,13 +1,11 @@
 """The annotators' JSON API over HTTP: the happy path, every error, other people's items, CSRF,
 and nothing secret (models, candidate meta, gold) in any response.
 
-The helpers at the top are shared with test_work_pages.py."""
+The shared links and helpers are in links.py."""
 import json
 from datetime import timedelta
 
 import pytest
-from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Concat
 from django.test import Client
 from django.utils import timezone
 
@@ -19,50 +17,13 @@ from annotate.models import (
     AssignmentState,
     Campaign,
     CampaignStatus,
-    Candidate,
 )
-from annotate.services import annotator_join
-from tests.annotate.factories import campaign_make
+from tests.annotate.factories import PICK_FIRST, annotators_make, campaign_make
+from tests.annotate.links import PID, SECRET_META, SECRET_MODEL, SESSION, STUDY, act, api, crowd_join, post, secrets_plant
 
 pytestmark = pytest.mark.django_db
 
-PID = "PIDsecret5f3a9c01"  # distinctive, so a scan of the database can't miss it
-STUDY, SESSION = "STUDYsecret77aa", "SESSIONsecret88bb"
-SECRET_MODEL = "secret-model-"
-SECRET_META = "secret-meta-value"
-PICK_FIRST = {"verdict": "CANDIDATE", "choice": 0, "strength": 2, "rationale": "The first one is clearer.", "time_spent_ms": 1234}
 FORBIDDEN_KEYS = ('"model"', '"meta"', '"gold"', '"is_gold"', '"index"', '"order"', '"pseudonym"', '"annotator"')
-
-
-def secrets_plant(campaign: Campaign) -> None:
-    """Give every candidate a model name and meta that must never reach an annotator."""
-    Candidate.objects.filter(item__campaign=campaign).update(
-        model=Concat(Value(SECRET_MODEL), Cast("index", CharField())), meta={"source": SECRET_META}
-    )
-
-
-def study_link(campaign: Campaign, pid: str = PID, token: str | None = None) -> str:
-    token = campaign.invite_token if token is None else token
-    return f"/annotate/{campaign.slug}/join/{token}/?PROLIFIC_PID={pid}&STUDY_ID={STUDY}&SESSION_ID={SESSION}"
-
-
-def crowd_join(client, campaign: Campaign, pid: str = PID):
-    res = client.get(study_link(campaign, pid))
-    assert res.status_code == 302, res.content
-    assert res["Location"] == f"/annotate/{campaign.slug}/"
-    return res
-
-
-def api(campaign: Campaign, tail: str = "current") -> str:
-    return f"/annotate/{campaign.slug}/api/{tail}"
-
-
-def post(client, url: str, body, **extra):
-    return client.post(url, data=json.dumps(body), content_type="application/json", **extra)
-
-
-def act(campaign: Campaign, assignment_id: int, action: str) -> str:
-    return api(campaign, f"assignments/{assignment_id}/{action}")
 
 
 def assert_nothing_secret(text: str) -> None:
@@ -227,8 +188,8 @@ def test_methods_are_fixed(crowd, campaign):
 # ---------- who may call it ----------
 
 
-def test_someone_elses_assignment_is_not_found(crowd, campaign, django_user_model):
-    other = annotator_join(campaign=campaign, user=django_user_model.objects.create_user("mallory", password="pw"))
+def test_someone_elses_assignment_is_not_found(crowd, campaign):
+    (other,) = annotators_make(campaign, 1, prefix="mallory")
     theirs = Assignment.objects.create(
         item=campaign.items.first(), annotator=other, order=[1, 0], leased_at=timezone.now(),
         expires_at=timezone.now() + timedelta(minutes=5),

@@ -8,18 +8,8 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 
 from annotate.models import Annotator, AnnotatorKind, Campaign, CampaignStatus
-from tests.annotate.factories import campaign_make
-from tests.annotate.test_work_api import (
-    PICK_FIRST,
-    PID,
-    SESSION,
-    STUDY,
-    act,
-    api,
-    crowd_join,
-    post,
-    study_link,
-)
+from tests.annotate.factories import PICK_FIRST, campaign_make
+from tests.annotate.links import PID, SESSION, STUDY, act, api, crowd_join, post, study_link
 
 pytestmark = pytest.mark.django_db
 

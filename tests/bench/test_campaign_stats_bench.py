@@ -9,7 +9,7 @@ import time
 import pytest
 
 from annotate.stats import campaign_figures_compute, campaign_stats
-from tests.annotate.test_stats_data import big_campaign_make
+from tests.annotate.bulk import big_campaign_make
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 N_ITEMS, PER_ITEM, N_ANNOTATORS = 100_000, 3, 300

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from annotate.models import Annotation, Assignment, AssignmentState
 from tests.annotate.factories import campaign_make
-from tests.annotate.test_work_api import PID, SECRET_MODEL, secrets_plant, study_link
+from tests.annotate.links import PID, SECRET_MODEL, secrets_plant, study_link
 from tests.support.server import asgi_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from annotate.leasing import assignment_next
 from annotate.models import Annotator, AnnotatorStatus
-from annotate.services import annotation_submit, annotator_join
-from tests.annotate.factories import campaign_make
-from tests.annotate.test_stats_data import J, judgments_bulk
+from annotate.services import annotation_submit
+from tests.annotate.bulk import J, judgments_bulk
+from tests.annotate.factories import annotators_make, campaign_make
 from tests.support.server import asgi_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -54,7 +54,7 @@ def crowd_campaign(rng):
     return campaign
 
 
-def test_dashboard_updates_live_and_links_to_items(browser, output_dir, admin_user, django_user_model, settings):
+def test_dashboard_updates_live_and_links_to_items(browser, output_dir, admin_user, settings):
     from django.contrib.auth.hashers import make_password
 
     admin_user.password = make_password("pw-admin-123", hasher="pbkdf2_sha256")
@@ -72,8 +72,7 @@ def test_dashboard_updates_live_and_links_to_items(browser, output_dir, admin_us
         before = page.locator(".card.stat .big").nth(1).inner_text()
         page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
 
-        worker = django_user_model.objects.create_user("worker")
-        annotator = annotator_join(campaign=campaign, user=worker)
+        (annotator,) = annotators_make(campaign, 1, prefix="worker")
         lease = assignment_next(annotator_id=annotator.pk)
         annotation_submit(annotator_id=annotator.pk, assignment_id=lease.pk, answer={
             "verdict": "CANDIDATE", "choice": 0, "aspects": {"helpfulness": [4, 2], "safer": 0}})  # fmt: skip
