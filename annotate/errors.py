@@ -56,3 +56,15 @@ class SkipReasonMissing(AnnotateError):
 
 class DraftTooLarge(AnnotateError):
     code, status, message = "draft_too_large", 400, "The draft is too large to save."
+
+
+class ExportNotFound(AnnotateError):
+    code, status, message = "export_not_found", 404, "This export does not exist."
+
+
+class ExportNotReady(AnnotateError):
+    code, status, message = "export_not_ready", 409, "This export is not ready; poll its status_url."
+
+
+class NoSuchExportFile(AnnotateError):
+    code, status, message = "file_not_found", 404, "This export has no such file."

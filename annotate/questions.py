@@ -119,6 +119,16 @@ def questions_from_json(data: Any) -> Questions:
     return Questions(**values)
 
 
+def gold_correct(*, gold: str, verdict: str, choice: int | None, ranking: list[int] | None) -> bool:
+    """Whether a judgment matches a gold item's answer `gold` ("TIE", or a candidate index as a
+    string): a tie for "TIE", else the candidate chosen (CANDIDATE) or ranked first (RANKED).
+    The export's SQL copy is annotate.exports.reading.gold_excluded."""
+    if gold == "TIE":
+        return verdict == "TIE"
+    picked = choice if verdict == "CANDIDATE" else (ranking[0] if ranking else None)
+    return picked is not None and str(picked) == gold
+
+
 @dataclass
 class CleanAnswer:
     """An answer in candidate indices, ready to store as an Annotation."""

@@ -28,7 +28,7 @@ from annotate.models import (
     Item,
 )
 from annotate.pseudonyms import pseudonym
-from annotate.questions import AnswerInvalid, CleanAnswer, answer_check, questions_from_json
+from annotate.questions import AnswerInvalid, CleanAnswer, answer_check, gold_correct, questions_from_json
 from arena.owner import CROWD_GROUP
 from arena.ratelimit import rate_limit_hit
 
@@ -104,13 +104,6 @@ def _answer_clean(campaign: Campaign, assignment: Assignment, answer) -> CleanAn
         raise errors.AnswerRejected(str(exc)) from None
 
 
-def _gold_correct(item: Item, clean: CleanAnswer) -> bool:
-    if item.gold == "TIE":
-        return clean.verdict == "TIE"
-    picked = clean.choice if clean.verdict == "CANDIDATE" else (clean.ranking[0] if clean.ranking else None)
-    return picked is not None and str(picked) == item.gold
-
-
 def _annotator_after_submit(annotator_id: int, campaign: Campaign, item: Item, clean: CleanAnswer) -> None:
     """Counters, then pause below the gold threshold or finish at the quota. Locks the
     annotator last (after the item and the assignment)."""
@@ -122,7 +115,9 @@ def _annotator_after_submit(annotator_id: int, campaign: Campaign, item: Item, c
     annotator.n_submitted += 1
     if item.is_gold:
         annotator.n_gold += 1
-        annotator.n_gold_correct += int(_gold_correct(item, clean))
+        annotator.n_gold_correct += int(
+            gold_correct(gold=item.gold, verdict=clean.verdict, choice=clean.choice, ranking=clean.ranking)
+        )
     fields = ["n_submitted", "n_gold", "n_gold_correct"]
     accuracy = annotator.n_gold_correct / annotator.n_gold if annotator.n_gold else 1.0
     if (

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate.errors import AnnotateError, BadRequest, RateLimited
+from annotate.errors import BadRequest, ExportNotFound, ExportNotReady, NoSuchExportFile, RateLimited
 from annotate.exports.config import AGGREGATIONS, FORMATS, ExportConfigInvalid, export_config_from_json
 from annotate.exports.service import export_create
-from annotate.models import Campaign, Candidate, ExportSnapshot, ExportStatus
+from annotate.models import Campaign, ExportSnapshot, ExportStatus
 from annotate.views_dashboard import staff_only
 from arena.http import json_api, json_body
 from arena.models import ApiToken, Contender
@@ -30,7 +30,6 @@ PER_PAGE = 50
 # A build reads every matching judgment (up to minutes on millions of rows): 30 an hour per user
 # is far more than a person or a nightly script needs, and bounds what a leaked token can queue.
 CREATIONS_PER_HOUR = 30
-MODEL_CHOICES_MAX = 500  # model names offered in the form; others can be typed
 OTHER = "other"
 LICENCES = [
     ("CC-BY-4.0", "CC BY 4.0"), ("CC-BY-SA-4.0", "CC BY-SA 4.0"), ("CC-BY-NC-4.0", "CC BY-NC 4.0"),
@@ -38,18 +37,6 @@ LICENCES = [
     ("Apache-2.0", "Apache 2.0"), ("MIT", "MIT"), (OTHER, "Other…"),
 ]  # fmt: skip
 LIVE = (ExportStatus.PENDING, ExportStatus.RUNNING)
-
-
-class ExportNotFound(AnnotateError):
-    code, status, message = "export_not_found", 404, "This export does not exist."
-
-
-class ExportNotReady(AnnotateError):
-    code, status, message = "export_not_ready", 409, "This export is not ready; poll its status_url."
-
-
-class NoSuchExportFile(AnnotateError):
-    code, status, message = "file_not_found", 404, "This export has no such file."
 
 
 TOKEN_REQUIRED = "Send Authorization: Bearer <token>, a token with the EXPORT scope (manage.py create_api_token USER --scope export)."
@@ -71,7 +58,7 @@ class ExportForm(forms.Form):
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Judged on or before.")
     contenders = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Models",
                                            help_text="Rows whose chosen or rejected response came from one of these; none ticked: all.")  # fmt: skip
-    contenders_other = forms.CharField(required=False, label="Other models", help_text="Comma-separated.")
+    contenders_other = forms.CharField(required=False, label="Other models", help_text="Comma-separated, e.g. the models named on imported candidates.")
     categories = forms.CharField(required=False, help_text="Comma-separated: arena categories or the items' meta category; empty: all.")
     min_item_agreement = forms.FloatField(min_value=0, max_value=1, initial=0, help_text="Share of an item's judgments that agree with its majority (0–1).")
     min_gold_accuracy = forms.FloatField(min_value=0, max_value=1, initial=0, help_text="Annotators' accuracy on gold items (0–1); those without gold answers pass.")
@@ -105,9 +92,9 @@ class ExportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.config = None
         self.fields["campaigns"].choices = [(slug, f"{slug} — {title}" if title else slug) for slug, title in Campaign.objects.order_by("slug").values_list("slug", "title")]
-        models = set(Contender.objects.values_list("slug", flat=True))
-        models |= set(Candidate.objects.exclude(model="").values_list("model", flat=True).distinct()[:MODEL_CHOICES_MAX])
-        self.fields["contenders"].choices = [(m, m) for m in sorted(models)]
+        # Contender slugs only: the candidates' model names would be a scan of the largest table
+        # on every page view; they are typed into contenders_other.
+        self.fields["contenders"].choices = [(m, m) for m in Contender.objects.order_by("slug").values_list("slug", flat=True)]
         self.fields["aggregation"].choices = [c for c in self.fields["aggregation"].choices if c[0] in AGGREGATIONS]
 
     def groups(self) -> list[tuple[str, list]]:

@@ -39,7 +39,6 @@ ARENA_VERDICT = {
     str(Winner.LEFT): ("CANDIDATE", 0), str(Winner.RIGHT): ("CANDIDATE", 1),
     str(Winner.TIE): ("TIE", None), str(Winner.BOTH_BAD): ("BOTH_BAD", None),
 }  # fmt: skip
-DS_TOL, DS_MAX_ITER = 1e-3, 300  # as the dashboard (annotate/stats/people.py)
 
 Group = tuple[ItemRecord, list[JudgmentRecord]]
 
@@ -93,7 +92,8 @@ def source_info(campaign: Campaign) -> SourceInfo:
 
 def gold_excluded(campaign: Campaign, *, upto: int, min_accuracy: float) -> set[int]:
     """Annotator ids whose accuracy on gold items (judgments up to the cut-off) is below
-    `min_accuracy`; annotators without gold judgments pass. One GROUP BY."""
+    `min_accuracy`; annotators without gold judgments pass. One GROUP BY. "Correct" is
+    annotate.questions.gold_correct written in SQL: keep the two in step."""
     if min_accuracy <= 0:
         return set()
     gold = F("assignment__item__gold")
@@ -115,7 +115,9 @@ def competence_by_pseudonym(campaign: Campaign, *, upto: int) -> tuple[dict[str,
     """Vote weights from Dawid–Skene competence over every judgment of the campaign up to the
     cut-off (labels: candidate index, then tie, then both-bad); ({}, note) when it can't fit."""
     # imported here: annotate.agreement pulls in scipy.stats (~55 MB), which only this needs
+    # (annotate.stats.people imports it too); the fit's settings are the dashboard's
     from annotate.agreement import DawidSkeneError, competence_weights, dawid_skene
+    from annotate.stats.people import DS_MAX_ITER, DS_TOL
 
     query = (
         Annotation.objects.filter(assignment__item__campaign=campaign, pk__lte=upto)
@@ -145,8 +147,9 @@ def competence_by_pseudonym(campaign: Campaign, *, upto: int) -> tuple[dict[str,
     return {str(name): float(w) for name, w in zip(names, weights)}, ""
 
 
-def campaign_annotations(campaign: Campaign, config: ExportConfig, *, upto: int):
-    """The filtered annotations of one campaign (a queryset, unordered)."""
+def campaign_annotations(campaign: Campaign, config: ExportConfig, *, upto: int, excluded: set[int] | None = None):
+    """The filtered annotations of one campaign (a queryset, unordered). `excluded` is the
+    campaign's gold_excluded(...) when the caller already has it (it is computed otherwise)."""
     query = Annotation.objects.filter(assignment__item__campaign=campaign, pk__lte=upto)
     query = _dates(query, config, "created_at")
     if config.exclude_ties:
@@ -159,7 +162,8 @@ def campaign_annotations(campaign: Campaign, config: ExportConfig, *, upto: int)
         query = query.filter(flags=[])
     if config.categories:
         query = query.filter(assignment__item__meta__category__in=list(config.categories))
-    excluded = gold_excluded(campaign, upto=upto, min_accuracy=config.min_gold_accuracy)
+    if excluded is None:
+        excluded = gold_excluded(campaign, upto=upto, min_accuracy=config.min_gold_accuracy)
     if excluded:
         query = query.exclude(assignment__annotator_id__in=excluded)
     return query
@@ -179,22 +183,29 @@ def _text(name: str):
     return Cast(name, TextField())
 
 
-_CANDIDATES_SQL = f'SELECT item_id, text, model FROM "{Candidate._meta.db_table}" WHERE item_id BETWEEN %s AND %s ORDER BY item_id, index'
-_ITEMS_SQL = f'SELECT id, position, prompt, messages::text FROM "{Item._meta.db_table}" WHERE id BETWEEN %s AND %s'
+# The campaign filter keeps other campaigns' items (interleaved ids) out of the range scan.
+_CANDIDATES_SQL = (
+    f'SELECT c.item_id, c.text, c.model FROM "{Candidate._meta.db_table}" c JOIN "{Item._meta.db_table}" i ON i.id = c.item_id'
+    ' WHERE c.item_id BETWEEN %s AND %s AND i.campaign_id = %s ORDER BY c.item_id, c."index"'
+)
+_ITEMS_SQL = (
+    f'SELECT id, position, prompt, messages::text FROM "{Item._meta.db_table}"'
+    " WHERE id BETWEEN %s AND %s AND campaign_id = %s"
+)
 
 
-def _items(ids: list[int], slug: str, max_strength: int) -> dict[int, ItemRecord]:
-    """The items with these ids (sorted, one campaign), fetched by id range: a range scan
-    instead of a long IN list. Plain SQL: the ORM's row converters were ~1 us an item."""
+def _items(ids: list[int], campaign_id: int, slug: str, max_strength: int) -> dict[int, ItemRecord]:
+    """The items with these ids (sorted, all of campaign `campaign_id`), fetched by id range: a
+    range scan instead of a long IN list. Plain SQL: the ORM's row converters were ~1 us an item."""
     lo, hi, wanted = ids[0], ids[-1], set(ids)
     candidates: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
     out = {}
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES_SQL, [lo, hi])
+        cursor.execute(_CANDIDATES_SQL, [lo, hi, campaign_id])
         for item_id, text, model in cursor.fetchall():
             if item_id in wanted:
                 candidates[item_id].append((text, model))
-        cursor.execute(_ITEMS_SQL, [lo, hi])
+        cursor.execute(_ITEMS_SQL, [lo, hi, campaign_id])
         for item_id, position, prompt, messages in cursor.fetchall():
             if item_id not in wanted:
                 continue
@@ -210,11 +221,13 @@ def _items(ids: list[int], slug: str, max_strength: int) -> dict[int, ItemRecord
     return out
 
 
-def campaign_groups(campaign: Campaign, config: ExportConfig, *, upto: int, info: SourceInfo) -> Iterator[Group]:
+def campaign_groups(
+    campaign: Campaign, config: ExportConfig, *, upto: int, info: SourceInfo, excluded: set[int] | None = None
+) -> Iterator[Group]:
     """(item, its judgments in annotation id order) for each item with a judgment that passes
-    the SQL filters, in item id order."""
+    the SQL filters, in item id order. `excluded` as for campaign_annotations."""
     query = (
-        campaign_annotations(campaign, config, upto=upto)
+        campaign_annotations(campaign, config, upto=upto, excluded=excluded)
         .annotate(order_t=_text("assignment__order"), ranking_t=_text("ranking"), aspects_t=_text("aspects"))
         .order_by("assignment__item_id", "id")
         .values_list("assignment__item_id", "assignment__annotator__pseudonym", "order_t", "verdict", "choice",
@@ -226,7 +239,7 @@ def campaign_groups(campaign: Campaign, config: ExportConfig, *, upto: int, info
     n_pending = 0
 
     def flush() -> Iterator[Group]:
-        items = _items([item_id for item_id, _ in pending], campaign.slug, info.max_strength)
+        items = _items([item_id for item_id, _ in pending], campaign.pk, campaign.slug, info.max_strength)
         for item_id, judgments in pending:
             yield items[item_id], judgments
 

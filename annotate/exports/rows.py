@@ -203,7 +203,6 @@ class Shape:
         self.text = prompt_text(item.messages)
         self.conversational = form == "conversational"
         self.prompt = _messages(item.messages) if self.conversational else self.text
-        self.item = item
         self.completions = [_assistant(t) for t in item.candidates] if self.conversational else item.candidates
 
     def completion(self, candidate: int):

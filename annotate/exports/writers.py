@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 BATCH = 10_000  # rows per Parquet row group / record batch (and JSONL lines per write); ~10 MB at most in memory
-EXTENSIONS = {"jsonl": "jsonl", "parquet": "parquet"}
 
 # json.dumps(value, ensure_ascii=False) with the encoder built once, for nested values
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
@@ -149,7 +148,7 @@ class FileSet:
         if not rows:
             return
         for fmt in self.formats:
-            name = f"{kind}/{split}.{EXTENSIONS[fmt]}"
+            name = f"{kind}/{split}.{fmt}"  # the format names are the file extensions
             writer = self.writers.get(name)
             if writer is None:
                 writer = self.writers[name] = WRITERS[fmt](self.folder / name, self.schemas[kind])

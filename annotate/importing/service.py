@@ -20,7 +20,7 @@ from annotate.importing.readers import FileUnreadable, RawRow, format_for, read_
 from annotate.importing.writers import BATCH, Pending, writer_for
 from annotate.models import Annotator, AnnotatorKind, Campaign, CampaignStatus, ItemOrder
 from annotate.pseudonyms import pseudonym
-from annotate.questions import Questions, QuestionsInvalid, questions_from_json
+from annotate.questions import Questions, QuestionsInvalid, gold_correct, questions_from_json
 from arena.battle_import import MAX_ERRORS_SHOWN, ImportRejected
 from arena.models import Contender
 
@@ -53,6 +53,8 @@ class CampaignSpec:
     instructions: str = ""  # Markdown
     item_order: str = ItemOrder.CLOSEST_FIRST
     status: str = CampaignStatus.ACTIVE
+    # `questions` parsed, once, by __post_init__ (read it through questions_obj())
+    _questions: Questions | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         problems = []
@@ -77,14 +79,15 @@ class CampaignSpec:
         if self.status not in CampaignStatus.values:
             problems.append(f"status must be one of {', '.join(CampaignStatus.values)}")
         try:
-            questions_from_json(self.questions if self.questions is not None else Questions().to_json())
+            parsed = questions_from_json(self.questions if self.questions is not None else Questions().to_json())
+            object.__setattr__(self, "_questions", parsed)  # frozen: set once, here
         except QuestionsInvalid as exc:
             problems.append(f"questions: {exc}")
         if problems:
             raise CampaignImportRejected(problems, len(problems))
 
     def questions_obj(self) -> Questions:
-        return questions_from_json(self.questions) if self.questions is not None else Questions()
+        return self._questions
 
 
 @dataclass
@@ -96,7 +99,6 @@ class ImportReport:
     n_annotators: int = 0
     n_open: int = 0
     seconds: float = 0.0
-    annotator_ids: dict = field(default_factory=dict, repr=False)
 
 
 def limits_from_settings() -> Limits:
@@ -170,8 +172,7 @@ class _Annotators:
             counts[0] += 1
             if item.gold:
                 counts[1] += 1
-                picked = j.choice if j.verdict == "CANDIDATE" else (j.ranking[0] if j.ranking else None)
-                counts[2] += int(j.verdict == item.gold if item.gold == "TIE" else str(picked) == item.gold)
+                counts[2] += gold_correct(gold=item.gold, verdict=j.verdict, choice=j.choice, ranking=j.ranking)
 
     def save(self) -> None:
         annotators = [
@@ -189,7 +190,7 @@ def _write(campaign: Campaign, rows: Iterator[RawRow], *, limits, questions, nam
 
     def flush():
         annotators.ensure(batch)
-        writer.write(batch, annotators.ids)
+        report.n_open += writer.write(batch, annotators.ids)
         batch.clear()
 
     for _, item in _parsed(rows, limits, questions):
@@ -198,7 +199,6 @@ def _write(campaign: Campaign, rows: Iterator[RawRow], *, limits, questions, nam
         report.n_items += 1
         report.n_gold += bool(item.gold)
         report.n_judgments += len(item.judgments)
-        report.n_open += (len(item.judgments) < campaign.overlap) or bool(item.gold)
         batch.append(Pending(position=report.n_items, item=item, shuffle_key=int(rng.integers(1 << 62))))
         if len(batch) >= BATCH:
             flush()
@@ -209,7 +209,6 @@ def _write(campaign: Campaign, rows: Iterator[RawRow], *, limits, questions, nam
         flush()
     annotators.save()
     report.n_annotators = len(annotators.ids)
-    report.annotator_ids = annotators.ids
     return report
 
 
@@ -218,6 +217,7 @@ def import_rows(
     spec: CampaignSpec,
     rows: Callable[[], Iterator[RawRow]],
     namespace: str,
+    limits: Limits,
     seed: int | None = None,
     progress: Progress | None = None,
     progress_every: int = PROGRESS_EVERY,
@@ -227,7 +227,7 @@ def import_rows(
     transaction. `rows` is called twice (one stream per pass). External annotators are named
     pseudonym("external:" + namespace, name). Raises CampaignImportRejected; then nothing is written."""
     started = timezone.now()
-    questions, limits = spec.questions_obj(), limits_from_settings()
+    questions = spec.questions_obj()
     if Campaign.objects.filter(slug=spec.slug).exists():
         raise CampaignImportRejected([SLUG_TAKEN.format(slug=spec.slug)], 1)
     n_items = _check(rows(), limits, questions, progress, progress_every)
@@ -291,6 +291,7 @@ def campaign_import(
         spec=spec,
         rows=lambda: read_rows(path, fmt, limits),
         namespace=source or spec.slug,
+        limits=limits,
         seed=seed,
         progress=progress,
         progress_every=progress_every,
@@ -326,6 +327,7 @@ def campaign_import_from_arena(
         spec=spec,
         rows=lambda: read_battles(battles, max_strength),
         namespace="arena",
+        limits=limits_from_settings(),
         seed=seed,
         progress=progress,
         progress_every=progress_every,

@@ -62,7 +62,8 @@ class OrmWriter:
     def __init__(self, *, campaign_id: int, overlap: int, now):
         self.campaign_id, self.overlap, self.now = campaign_id, overlap, now
 
-    def write(self, batch: list[Pending], annotator_ids: dict[str, int]) -> None:
+    def write(self, batch: list[Pending], annotator_ids: dict[str, int]) -> int:
+        """Writes the batch; returns how many of its items are open (is_open)."""
         items = Item.objects.bulk_create([item_row(self.campaign_id, self.overlap, p) for p in batch])
         Candidate.objects.bulk_create(
             Candidate(item_id=item.pk, index=i, text=text, model=model, meta=meta)
@@ -95,6 +96,7 @@ class OrmWriter:
             )
             for a, (_, j) in zip(assignments, judged)
         )
+        return sum(item.is_open for item in items)
 
 
 ITEM_COLUMNS = (
@@ -132,8 +134,10 @@ class CopyWriter:
         )
         return [row[0] for row in pg.fetchall()]
 
-    def write(self, batch: list[Pending], annotator_ids: dict[str, int]) -> None:
+    def write(self, batch: list[Pending], annotator_ids: dict[str, int]) -> int:
+        """Writes the batch; returns how many of its items are open (is_open)."""
         now = self.now
+        n_open = 0
         with connection.cursor() as cursor:
             pg = cursor.cursor  # the psycopg 3 cursor, for COPY
             item_ids = self._ids(pg, Item, len(batch))
@@ -142,6 +146,7 @@ class CopyWriter:
             with pg.copy(_copy_sql(Item, ITEM_COLUMNS)) as copy:
                 for item_id, p in zip(item_ids, batch):
                     item = item_row(self.campaign_id, self.overlap, p)
+                    n_open += item.is_open
                     copy.write_row((
                         item_id, self.campaign_id, item.position, item.external_id, item.prompt,
                         None if item.messages is None else _dumps(item.messages), _dumps(item.meta), item.is_gold,
@@ -152,7 +157,7 @@ class CopyWriter:
                     for i, (text, model, meta) in enumerate(p.item.candidates):
                         copy.write_row((item_id, i, text, model, _dumps(meta)))
             if not n_judged:
-                return
+                return n_open
             annotations = []
             with pg.copy(_copy_sql(Assignment, ASSIGNMENT_COLUMNS)) as copy:
                 for item_id, p in zip(item_ids, batch):
@@ -170,6 +175,7 @@ class CopyWriter:
                         assignment_id, j.verdict, j.choice, None if j.ranking is None else _dumps(j.ranking), j.strength,
                         _dumps(j.aspects), "[]", j.rationale, 0, AnnotationSource.IMPORTED, now,
                     ))  # fmt: skip
+        return n_open
 
 
 def writer_for(*, campaign_id: int, overlap: int, now, use_copy: bool | None = None):

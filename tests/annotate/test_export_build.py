@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -302,6 +303,7 @@ def test_command_builds_inline_and_copies(django_user_model, tmp_path, capsys):
     printed = capsys.readouterr()
     snapshot = ExportSnapshot.objects.get(name="cli")
     assert snapshot.status == ExportStatus.READY and "judgments read" in printed.err
+    assert re.search(rf"\b\d+ of {snapshot.rows_total} judgments read", printed.err) and "of ?" not in printed.err
     assert f"manifest: {out / 'manifest.json'}" in printed.out
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(f["name"] for f in snapshot.files)
     with pytest.raises(Exception, match="choose at least one source"):
@@ -313,10 +315,8 @@ KILLABLE = """
 import sys, time, django
 django.setup()
 from annotate.exports import build, reading
-build.PROGRESS_EVERY = 1
 reading.CHUNK = 1
-build.progress_hook = lambda n: time.sleep(0.3)
-build.export_build(snapshot_id=sys.argv[1])
+build.export_build(snapshot_id=sys.argv[1], progress=lambda done, total: time.sleep(0.3), progress_every=1)
 """
 
 

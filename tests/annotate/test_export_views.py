@@ -157,8 +157,9 @@ def test_form_offers_campaigns_and_models(staff):
     Contender.objects.create(slug="llama-tiny", display_name="Llama", model="/models/llama")
     html = staff.get("/annotate/exports/new/").content.decode()
     assert 'name="campaigns" value="hh"' in html
-    for model in ("llama-tiny", "m0", "m1"):  # a contender, and the models that wrote candidates
-        assert f'name="contenders" value="{model}"' in html
+    assert 'name="contenders" value="llama-tiny"' in html  # a contender
+    assert 'name="contenders_other"' in html  # other models (e.g. the candidates' m0, m1) are typed
+    assert 'name="contenders" value="m0"' not in html  # the candidates' models aren't read on each view
     assert 'name="licence"' in html and 'value="other"' in html and 'name="csrfmiddlewaretoken"' in html
     assert " style=" not in html and not re.search(r"<script(?![^>]*\bsrc=)", html)
 
@@ -166,6 +167,7 @@ def test_form_offers_campaigns_and_models(staff):
 @pytest.mark.django_db
 def test_form_creates_a_pending_snapshot_with_the_settings_and_queues_its_build(staff, admin_user, django_capture_on_commit_callbacks):
     campaign_make(slug="c", n_items=2)
+    Contender.objects.create(slug="m0", display_name="M0", model="/models/m0")  # ticked; gpt-x and m1 are typed
     data = form_data(
         arena="on", since="2026-01-01", until="2026-06-30", contenders=["m0"], contenders_other="gpt-x, m1",
         categories="coding, math", min_item_agreement="0.6", min_gold_accuracy="0.8", exclude_ties="on",
@@ -388,7 +390,7 @@ def test_admin_lists_snapshots_read_only_and_add_opens_the_form(staff, export_di
 
 @pytest.mark.django_db(transaction=True)
 def test_api_export_builds_in_the_background_and_downloads_match_their_checksums(api, export_token, export_dir):
-    from tests.annotate.test_stats_data import J, judgments_bulk
+    from tests.annotate.bulk import J, judgments_bulk
 
     campaign = campaign_make(slug="c", n_items=4, overlap=2)
     judgments_bulk(campaign, [J(1, "ann000001", choice=0), J(1, "ann000002", choice=0), J(2, "ann000001", choice=1), J(3, "ann000002", verdict="TIE")])

@@ -61,13 +61,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         snapshot = export_create(config=config, queue=False)
         self.stderr.write(f"snapshot {snapshot.pk}: building")
-        every, hook = build.PROGRESS_EVERY, build.progress_hook
-        build.PROGRESS_EVERY = max(1, opts["progress_every"])
-        build.progress_hook = lambda n: self.stderr.write(f"  {n} of {snapshot.rows_total or '?'} judgments read")
-        try:
-            snapshot = build.export_build(snapshot_id=snapshot.pk)
-        finally:
-            build.PROGRESS_EVERY, build.progress_hook = every, hook
+        snapshot = build.export_build(
+            snapshot_id=snapshot.pk,
+            progress=lambda done, total: self.stderr.write(f"  {done} of {total} judgments read"),
+            progress_every=max(1, opts["progress_every"]),
+        )
         if snapshot.status != ExportStatus.READY:
             raise CommandError(f"export {snapshot.pk} failed: {snapshot.error}")
         folder = build.export_dir(snapshot.pk)
