@@ -81,7 +81,7 @@ def default_questions() -> dict:
     return Questions().to_json()
 
 
-ASPECT_FIELDS = ("name", "label", "kind", "low", "high")
+ASPECT_FIELDS = tuple(Aspect.__dataclass_fields__)
 
 
 def _listed(name: str, value) -> list:
@@ -110,9 +110,7 @@ def questions_from_json(data: Any) -> Questions:
     values["aspects"] = tuple(_aspect(a) for a in _listed("aspects", data.get("aspects", ())))
     for name in ("strength_labels", "flags"):
         if name in values:
-            if not isinstance(values[name], (list, tuple)):
-                raise QuestionsInvalid(f"{name} must be a list")
-            values[name] = tuple(values[name])
+            values[name] = tuple(_listed(name, values[name]))
     for name in ("choice", "allow_tie", "allow_both_bad", "strength", "ranking"):
         if name in values and not isinstance(values[name], bool):
             raise QuestionsInvalid(f"{name} must be true or false")
@@ -170,11 +168,11 @@ def _verdict(q: Questions, answer: dict, order: list[int]) -> tuple[str, int | N
     return _bad_verdict(q)
 
 
-def _bad_verdict(q: Questions | None = None):
+def _bad_verdict(q: Questions):
     options = ["a response"]
-    if q and q.allow_tie:
+    if q.allow_tie:
         options.append("tie")
-    if q and q.allow_both_bad:
+    if q.allow_both_bad:
         options.append("all bad")
     raise AnswerInvalid(f"Choose {' or '.join(options)}.")
 
