@@ -127,16 +127,22 @@ class TransformersBackend:
         with loaded.lock, self._seeded():
             output = loaded.model.generate(**inputs, **kwargs, streamer=streamer)
         new_ids = output[0, inputs["input_ids"].shape[1] :].tolist()
-        eos_ids = loaded.model.generation_config.eos_token_id
-        eos_ids = set(eos_ids if isinstance(eos_ids, list) else [eos_ids])
-        stopped = bool(new_ids) and new_ids[-1] in eos_ids
-        if stopped:
-            new_ids = new_ids[:-1]
-        finish = FINISH_LENGTH if not stopped and len(new_ids) >= kwargs["max_new_tokens"] else FINISH_STOP
         # The streamer's chunks, not a fresh decode, so that the text is exactly what was streamed.
-        return GenerationResult(text="".join(streamer.chunks), n_tokens=len(new_ids), finish_reason=finish)
+        return self._result(new_ids, kwargs["max_new_tokens"], text="".join(streamer.chunks))
 
-    def generate_batch(self, conversations: list[list[dict]]) -> list[str]:
+    def _result(self, new_ids: list[int], max_new_tokens: int, text: str | None = None) -> GenerationResult:
+        """Cut `new_ids` at the first end-of-sequence (padding follows it in a batch) and say why it ended."""
+        eos_ids = self._loaded.model.generation_config.eos_token_id
+        eos_ids = set(eos_ids if isinstance(eos_ids, list) else [eos_ids])
+        end = next((i for i, token in enumerate(new_ids) if token in eos_ids), None)
+        if end is not None:
+            new_ids = new_ids[:end]
+        finish = FINISH_LENGTH if end is None and len(new_ids) >= max_new_tokens else FINISH_STOP
+        if text is None:
+            text = self._loaded.tokenizer.decode(new_ids, skip_special_tokens=True)
+        return GenerationResult(text=text, n_tokens=len(new_ids), finish_reason=finish)
+
+    def generate_batch(self, conversations: list[list[dict]]) -> list[GenerationResult]:
         """Reply to several chats in one left-padded batch (throughput benchmarks); no streaming."""
         loaded = self._loaded
         tokenizer = loaded.tokenizer
@@ -148,7 +154,8 @@ class TransformersBackend:
         inputs = tokenizer(
             texts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt"
         ).to(loaded.device)
+        kwargs = self._generation_kwargs()
         with loaded.lock, self._seeded():
-            output = loaded.model.generate(**inputs, **self._generation_kwargs())
-        new_ids = output[:, inputs["input_ids"].shape[1] :]
-        return tokenizer.batch_decode(new_ids, skip_special_tokens=True)
+            output = loaded.model.generate(**inputs, **kwargs)
+        new_ids = output[:, inputs["input_ids"].shape[1] :].tolist()
+        return [self._result(row, kwargs["max_new_tokens"]) for row in new_ids]
