@@ -159,6 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Signed-in users are read once per USER_CACHE_S seconds per process, not on every request
+# (config/auth.py); a change to a user reaches other processes within that time.
+AUTHENTICATION_BACKENDS = ["config.auth.CachedModelBackend"]
+USER_CACHE_S = env.integer("USER_CACHE_S", 5)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "arena:index"
 LOGOUT_REDIRECT_URL = "login"
