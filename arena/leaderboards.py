@@ -130,7 +130,9 @@ def vote_counted_for_refit() -> None:
 
     every = settings.LEADERBOARD["REFIT_EVERY_VOTES"]
     counted = counter_incr(VOTES_SINCE_FIT_KEY, timeout_s=None)
-    if counted >= every and cache.add(REFIT_QUEUED_KEY, 1, timeout=REFIT_DEBOUNCE_S):
+    # Only the vote that reaches a multiple of `every` tries (INCR hands each count to one vote):
+    # trying on every vote past `every` cost each vote a second round trip while debounced.
+    if counted % every == 0 and cache.add(REFIT_QUEUED_KEY, 1, timeout=REFIT_DEBOUNCE_S):
         cache.decr(VOTES_SINCE_FIT_KEY, counted)  # votes counted meanwhile by others are kept
         from worker.tasks import leaderboards_refit_task
 

@@ -273,3 +273,28 @@ def test_a_board_without_votes_says_so_and_queues_nothing(client, admin_user):
     # then the page says there are no votes (not that a fit is on its way), and no fit was queued
     assert "No votes for this view yet" in page and "data-pending-fit" not in page
     assert not LeaderboardSnapshot.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refit_is_tried_only_at_each_multiple_of_the_vote_count(settings):
+    """Past the threshold, a debounced refit must not cost every later vote a second Redis
+    round trip: only the vote that reaches a multiple of REFIT_EVERY_VOTES tries."""
+    from django.core.cache import cache
+
+    from arena.leaderboards import REFIT_QUEUED_KEY, VOTES_SINCE_FIT_KEY, vote_counted_for_refit
+
+    settings.LEADERBOARD = {**settings.LEADERBOARD, "REFIT_EVERY_VOTES": 3}
+    cache.delete_many([REFIT_QUEUED_KEY, VOTES_SINCE_FIT_KEY])
+    for _ in range(3):
+        vote_counted_for_refit()
+    assert cache.get(REFIT_QUEUED_KEY) == 1 and cache.get(VOTES_SINCE_FIT_KEY) == 0  # tried, queued, counted down
+    for _ in range(6):  # debounced: counted, not queued
+        vote_counted_for_refit()
+    assert cache.get(VOTES_SINCE_FIT_KEY) == 6
+    cache.delete(REFIT_QUEUED_KEY)  # the debounce window ends
+    vote_counted_for_refit()
+    assert cache.get(REFIT_QUEUED_KEY) is None  # 7 is no multiple of 3: no try (a try would set the key)
+    vote_counted_for_refit()
+    vote_counted_for_refit()
+    assert cache.get(REFIT_QUEUED_KEY) == 1 and cache.get(VOTES_SINCE_FIT_KEY) == 0
+    cache.delete_many([REFIT_QUEUED_KEY, VOTES_SINCE_FIT_KEY])
