@@ -15,6 +15,7 @@ GPU does real arithmetic instead of waiting on kernel launches.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -59,8 +60,6 @@ def wide_model(tiny_dir: Path, out_dir: Path) -> Path:
 
 def measure(model_dir: Path, batches: list[int], new_tokens: int, repeats: int) -> list[dict]:
     """Tokens/s of `generate_batch` per batch size (median of `repeats` timed runs after a warm-up)."""
-    import torch
-
     from worker.backends.transformers_backend import TransformersBackend
 
     # Sampling, as the arena does; min_new_tokens keeps every reply the same length so that
@@ -71,11 +70,26 @@ def measure(model_dir: Path, batches: list[int], new_tokens: int, repeats: int) 
         params={"max_new_tokens": new_tokens, "temperature": 0.7, "seed": 0},
     )
     backend = TransformersBackend(spec)
-    # The backend has no min_new_tokens setting (a contender has no use for one); this process
-    # owns the loaded model, so set it on the model's own generation config.
+    # The backend has no min_new_tokens setting (a contender has no use for one): set it on the
+    # model's generation config for the measurement, and put the config back after it, since
+    # the loaded model is shared by every backend of this process on the same folder.
     config = backend._loaded.model.generation_config
+    saved = copy.deepcopy(config)
     config.min_new_tokens = new_tokens
     config.max_length = None  # else transformers checks min_new_tokens against its default max_length (20) and warns
+    try:
+        rows = _measured(backend, model_dir, batches, new_tokens, repeats)
+    finally:
+        backend._loaded.model.generation_config = saved
+    base = rows[0]["tokens_per_s"]
+    for row in rows:
+        row["ratio_vs_batch_1"] = round(row["tokens_per_s"] / base, 2) if rows[0]["batch"] == 1 else None
+    return rows
+
+
+def _measured(backend, model_dir: Path, batches: list[int], new_tokens: int, repeats: int) -> list[dict]:
+    import torch
+
     device = backend._loaded.device
     params = sum(p.numel() for p in backend._loaded.model.parameters())
     rows = []
@@ -109,9 +123,6 @@ def measure(model_dir: Path, batches: list[int], new_tokens: int, repeats: int) 
                 "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 2**20) if device.type == "cuda" else None,
             }
         )
-    base = rows[0]["tokens_per_s"]
-    for row in rows:
-        row["ratio_vs_batch_1"] = round(row["tokens_per_s"] / base, 2) if rows[0]["batch"] == 1 else None
     return rows
 
 

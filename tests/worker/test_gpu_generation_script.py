@@ -3,6 +3,7 @@
 import json
 
 from tests.bench import gpu_generation
+from worker.backends import BackendSpec, get_backend
 
 
 def test_script_counts_every_generated_token_per_batch_size(tiny_model, tmp_path, capsys):
@@ -18,3 +19,6 @@ def test_script_counts_every_generated_token_per_batch_size(tiny_model, tmp_path
     assert json.loads(out.read_text())["rows"] == rows
     printed = capsys.readouterr().out
     assert "batch    3:     15 tokens" in printed
+    # The model stays loaded for the rest of the process: its generation settings are as before.
+    loaded = get_backend(BackendSpec(kind="transformers", model=str(tiny_model)))
+    assert not loaded._loaded.model.generation_config.min_new_tokens
