@@ -6,6 +6,8 @@ import time
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.utils.module_loading import import_string
 
 from config.redis_pool import SharedConnectionPool
 
@@ -21,7 +23,7 @@ def redis_client() -> redis.Redis | None:
     make_and_validate_key and plain integer values are what Django's RedisCache itself writes, so
     cache.get() reads these counters and cache.clear() resets them."""
     config = settings.CACHES["default"]
-    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+    if not issubclass(import_string(config["BACKEND"]), RedisCache):
         return None
     # The pool Django's cache itself uses (config/redis_pool.py), not a second one per process.
     pool_options = {k: v for k, v in config.get("OPTIONS", {}).items() if k != "pool_class"}

@@ -1,9 +1,13 @@
-"""One Redis connection pool per process and URL, for Django's cache (see settings.CACHES)."""
+"""Django's Redis cache with one connection pool and one client object per process and URL
+(see settings.CACHES)."""
 import threading
 
 import redis
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 
 _pools: dict[tuple, redis.ConnectionPool] = {}
+_clients: dict[int, redis.Redis] = {}
 _lock = threading.Lock()
 
 
@@ -18,3 +22,24 @@ class SharedConnectionPool(redis.ConnectionPool):
             if key not in _pools:
                 _pools[key] = redis.ConnectionPool.from_url(url, **kwargs)
             return _pools[key]
+
+
+class SharedClientCacheClient(RedisCacheClient):
+    """Django builds a new redis.Redis for every cache call (get_client); its constructor fills a
+    table of ~200 response callbacks, and on the vote path that was about a third of reading the
+    session (py-spy). A client object is thread-safe and holds no connection of its own, so one
+    per pool serves every thread."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = _clients.get(id(pool))
+        if client is None:
+            with _lock:
+                client = _clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = SharedClientCacheClient

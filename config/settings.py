@@ -115,10 +115,11 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache with one pool and one client per process (config/redis_pool.py):
+            # Django keeps a cache object per thread, and without a shared pool every thread
+            # opened its own connections; it also built a new client object per call.
+            "BACKEND": "config.redis_pool.RedisCache",
             "LOCATION": REDIS_URL,
-            # Django keeps a cache client per thread, and ASGI gives each request a new thread:
-            # without a shared pool every request opened (and leaked) a Redis connection.
             "OPTIONS": {"pool_class": "config.redis_pool.SharedConnectionPool"},
         }
     }
