@@ -149,6 +149,13 @@ class Response(models.Model):
     error = models.TextField(blank=True, help_text="Operator-facing only; never sent to the client.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The text's style features (arena/style.py), counted once when the side finishes, so that a
+    # vote sums them in SQL instead of reading every text back. NULL on rows written otherwise
+    # (older rows, bulk loads): a vote then counts from the texts.
+    style_len = models.PositiveIntegerField(null=True, blank=True)
+    style_headers = models.PositiveIntegerField(null=True, blank=True)
+    style_lists = models.PositiveIntegerField(null=True, blank=True)
+    style_bold = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["turn", "side"]

@@ -13,8 +13,11 @@ from arena.errors import SIDE_FAILED_MESSAGE
 from arena.markdown import render_markdown
 from arena.models import Battle, BattleStatus, Response, ResponseStatus, Side
 from arena.owner import Owner
+from arena.style import style_features
 from worker.backends.base import BackendSpec
 from worker.dispatch import broadcast_on_commit
+
+STYLE_FIELDS = ("style_len", "style_headers", "style_lists", "style_bold")
 
 CLIENT_SIDE = {Side.LEFT: "A", Side.RIGHT: "B"}
 
@@ -79,6 +82,11 @@ def _event(kind: str, battle: Battle, response: Response, **extra) -> dict:
     }
 
 
+def style_counts(text: str) -> dict[str, int]:
+    """A finished side's style-count fields (Response.style_*) for `text`."""
+    return dict(zip(STYLE_FIELDS, style_features(text).astuple()))
+
+
 def response_finish(
     *, response_id: int, text: str, n_tokens: int, finish_reason: str, latency_ms: int, first_token_ms: int | None
 ) -> bool:
@@ -95,6 +103,8 @@ def response_finish(
         response.latency_ms = latency_ms
         response.first_token_ms = first_token_ms
         response.finished_at = timezone.now()
+        for name, value in style_counts(text).items():
+            setattr(response, name, value)
         response.save()
         pending = Response.objects.filter(turn__battle=battle).exclude(status=ResponseStatus.DONE).exists()
         if battle.status == BattleStatus.GENERATING and not pending:

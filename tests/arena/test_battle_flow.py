@@ -30,6 +30,12 @@ def test_given_a_prompt_when_both_sides_finish_then_vote_reveals_names(alice, co
     vote = Vote.objects.get(battle=battle)
     assert (vote.winner, vote.strength, vote.rationale) == ("LEFT", "CLEAR", "more fluent")
     assert battle.status == BattleStatus.VOTED
+    # Each finished side counted its style once; the vote summed those counts.
+    from arena.responses import style_counts
+
+    for response in Response.objects.filter(turn__battle=battle):
+        assert {name: getattr(response, name) for name in style_counts("")} == style_counts(response.text)
+        assert getattr(battle, f"len_{response.side.lower()}") == len(response.text)
     assert alice.get("/arena/api/battles/current").json()["battle"] is None
 
 

@@ -7,22 +7,31 @@ from django.db import connections
 from arena import errors
 from arena.models import Battle, BattleStatus, Response, ResponseStatus, Turn, Vote
 from arena.owner import Owner
+from arena.responses import style_counts
 from arena.services import vote_record
+from arena.style import style_features
 from tests.arena.helpers import post
 
 
-def make_battle(user, contenders, status=BattleStatus.READY, side_status=ResponseStatus.DONE) -> Battle:
+def answer(turn, side, text, *, counted=True, status=ResponseStatus.DONE) -> Response:
+    """A finished side as response_finish writes it (`counted`: with its style counts, which
+    lets a vote take the one-statement way) or as an older or bulk-loaded row (without)."""
+    return Response.objects.create(turn=turn, side=side, status=status, text=text, **(style_counts(text) if counted else {}))
+
+
+def make_battle(user, contenders, status=BattleStatus.READY, side_status=ResponseStatus.DONE, counted=True) -> Battle:
     """A battle in a given state without running generation (rules, not models, are tested here)."""
     battle = Battle.objects.create(owner=user, contender_left=contenders[0], contender_right=contenders[1], status=status)
     turn = Turn.objects.create(battle=battle, index=0, user_message="hi")
     for side in ("LEFT", "RIGHT"):
-        Response.objects.create(turn=turn, side=side, status=side_status, text="an answer")
+        answer(turn, side, "an answer", counted=counted, status=side_status)
     return battle
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_votes_store_exactly_one(user, contenders):
-    battle = make_battle(user, contenders)
+@pytest.mark.parametrize("counted", [True, False], ids=["one-statement", "from-the-texts"])
+def test_two_concurrent_votes_store_exactly_one(user, contenders, counted):
+    battle = make_battle(user, contenders, counted=counted)
     barrier = threading.Barrier(8)
     outcomes = []
 
@@ -106,14 +115,13 @@ def test_csrf_is_enforced_on_votes(db, user, contenders):
 
 
 @pytest.mark.django_db
-def test_vote_stores_each_sides_style_summed_over_turns(alice, user, contenders):
-    from arena.style import style_features
-
+@pytest.mark.parametrize("second_turn_counted", [True, False], ids=["one-statement", "from-the-texts"])
+def test_vote_stores_each_sides_style_summed_over_turns(alice, user, contenders, second_turn_counted):
     battle = make_battle(user, contenders)
     turn = Turn.objects.create(battle=battle, index=1, user_message="more")
     texts = {"LEFT": "# Title\n\n- one\n- two\n\n**bold** end", "RIGHT": "plain words"}
     for side, text in texts.items():
-        Response.objects.create(turn=turn, side=side, status=ResponseStatus.DONE, text=text)
+        answer(turn, side, text, counted=second_turn_counted)
 
     res = post(alice, f"/arena/api/battles/{battle.pk}/vote", {"winner": "B", "strength": "slight"})
 
@@ -174,3 +182,40 @@ def test_votes_over_the_hourly_budget_are_refused_and_count_for_refits(alice, us
     assert codes == [201, 201, 429]
     assert Vote.objects.count() == 2
     assert cache.get(VOTES_SINCE_FIT_KEY) == 2  # stored votes only
+
+
+@pytest.mark.django_db
+def test_a_vote_on_counted_answers_is_one_sql_statement(user, contenders):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    battle = make_battle(user, contenders)
+    with CaptureQueriesContext(connection) as queries:
+        stored = vote_record(owner=Owner(user_id=user.pk), battle_id=battle.pk, winner="RIGHT")
+
+    assert len(queries.captured_queries) == 1
+    with connection.cursor() as cursor:  # planned once per connection: a prepared statement
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO arena_vote%"])
+        assert cursor.fetchone()[0] == 1
+    assert (stored.left_name, stored.right_name) == (contenders[0].display_name, contenders[1].display_name)
+    battle.refresh_from_db()
+    assert battle.status == BattleStatus.VOTED and battle.len_left == battle.len_right == len("an answer")
+    assert Vote.objects.get(battle=battle).winner == "RIGHT"
+
+
+@pytest.mark.django_db
+def test_refusals_say_why_whichever_way_the_vote_went(user, contenders, django_user_model):
+    """The one-statement way stores nothing for a battle that isn't votable; the general way
+    then gives the same clear refusal as before."""
+    generating = make_battle(user, contenders, status=BattleStatus.GENERATING, side_status=ResponseStatus.PENDING)
+    voted = make_battle(user, contenders)
+    vote_record(owner=Owner(user_id=user.pk), battle_id=voted.pk, winner="LEFT")
+    someone_elses = make_battle(django_user_model.objects.create_user("other", password="pw-long-enough"), contenders)
+
+    with pytest.raises(errors.NotReady):
+        vote_record(owner=Owner(user_id=user.pk), battle_id=generating.pk, winner="LEFT")
+    with pytest.raises(errors.AlreadyVoted):
+        vote_record(owner=Owner(user_id=user.pk), battle_id=voted.pk, winner="LEFT")
+    with pytest.raises(errors.BattleNotFound):
+        vote_record(owner=Owner(user_id=user.pk), battle_id=someone_elses.pk, winner="LEFT")
+    assert Vote.objects.count() == 1

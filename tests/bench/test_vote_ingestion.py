@@ -26,6 +26,7 @@ import pytest
 from django.conf import settings
 
 from arena.contenders import contender_register
+from arena.responses import style_counts
 from arena.models import Battle, BattleStatus, Response, ResponseStatus, Turn, Vote
 from tests.bench.clients import WEB_DATABASE_POOL, KeepAliveClient, signed_in_clients
 from tests.bench.cpu import CpuMeter, server_processes
@@ -40,8 +41,8 @@ TARGET_RATE = 300  # votes/s, with p99 under TARGET_P99_MS
 TARGET_P99_MS = 100
 LATENCY_PHASE_S = 8
 SERVER_WORKERS = 2
-# Battles in all, enough for warm-up and every phase at up to ~400 votes/s.
-BATTLES_TOTAL = 400 * (CAPACITY_PHASE_S + 2 * LATENCY_PHASE_S) + 1000
+# Battles in all, enough for warm-up and every phase at up to ~700 votes/s.
+BATTLES_TOTAL = 700 * (CAPACITY_PHASE_S + 2 * LATENCY_PHASE_S) + 1000
 NO_ANSWER = 0
 
 
@@ -57,8 +58,10 @@ def ready_battles(user_ids: list[int], per_user: int) -> dict[int, list[str]]:
         for _ in range(per_user)
     )
     turns = Turn.objects.bulk_create(Turn(battle=b, index=0, user_message="Which answer is better?") for b in battles)
+    text = "An *answer* with a little Markdown."
+    # With their style counts, as response_finish stores a finished side.
     Response.objects.bulk_create(
-        Response(turn=t, side=side, status=ResponseStatus.DONE, text="An *answer* with a little Markdown.", n_tokens=8)
+        Response(turn=t, side=side, status=ResponseStatus.DONE, text=text, n_tokens=8, **style_counts(text))
         for t in turns
         for side in ("LEFT", "RIGHT")
     )
@@ -132,10 +135,26 @@ async def latency_phase(voters: list[Voter], rate: float, duration_s: float) -> 
     return loop.time() - start, latencies, statuses
 
 
+async def loop_lag(stop: asyncio.Event, lags: list[float], tick_s: float = 0.005) -> None:
+    """How late the load generator's own event loop wakes: a stall here (its collector, the
+    machine) delays votes the server has not seen yet, and shows in their latency."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        before = loop.time()
+        await asyncio.sleep(tick_s)
+        lags.append(loop.time() - before - tick_s)
+
+
 async def measured(servers, phase) -> tuple[float, list[float], Counter, dict]:
     meter = CpuMeter(server=servers)
+    stop, lags = asyncio.Event(), []
+    monitor = asyncio.create_task(loop_lag(stop, lags))
     elapsed, latencies, statuses = await phase
-    return elapsed, latencies, statuses, meter.split(len(latencies), elapsed)
+    stop.set()
+    await monitor
+    figures = meter.split(len(latencies), elapsed)
+    figures["client_loop_lag_max_ms"] = round(1000 * max(lags, default=0.0), 1)
+    return elapsed, latencies, statuses, figures
 
 
 async def drive(base_url: str, clients: list[tuple[int, str]], owned: dict[int, list[str]]) -> dict:
