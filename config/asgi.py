@@ -7,6 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()  # must run before importing consumers (app registry)
 
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
@@ -22,7 +23,7 @@ application = ProtocolTypeRouter(
     {
         # Static files are few and small; serving them here keeps one process to run.
         # Plain HTTP through Django's WSGI handler on a worker thread (config/wsgi_bridge.py).
-        "http": WsgiBridge(StaticFilesHandler(get_wsgi_application())),
+        "http": WsgiBridge(StaticFilesHandler(get_wsgi_application()), threads=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(arena_ws + annotate_ws))),
     }
 )

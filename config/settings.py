@@ -74,10 +74,10 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    # The web process sets DATABASE_POOL_SIZE. Under ASGI, Django runs each request's sync code on
-    # a thread of its own (asgiref's ThreadSensitiveContext), so a persistent per-thread connection
-    # is never reused: every request opened one and the old ones lingered until garbage collection,
-    # and 64 concurrent voters ran PostgreSQL out of connections (tests/bench/test_vote_ingestion.py).
+    # The web process sets DATABASE_POOL_SIZE (at least WEB_THREADS): its requests run on a set of
+    # threads (config/wsgi_bridge.py) and each hands its connection back to the pool when it ends.
+    # Without a pool, under asgiref's per-request threads every request opened a connection and
+    # 64 concurrent voters ran PostgreSQL out of them (tests/bench/test_vote_ingestion.py).
     # Celery workers keep persistent connections: their threads live long (a pool in a prefork
     # worker would have to be opened after the fork; not needed there, not measured).
     DATABASE_POOL_SIZE = env.integer("DATABASE_POOL_SIZE", 0)
@@ -164,6 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # (config/auth.py); a change to a user reaches other processes within that time.
 AUTHENTICATION_BACKENDS = ["config.auth.CachedModelBackend"]
 USER_CACHE_S = env.integer("USER_CACHE_S", 5)
+# HTTP requests a web process runs at once (config/wsgi_bridge.py); each holds a database
+# connection while it runs, so DATABASE_POOL_SIZE should be at least this.
+WEB_THREADS = env.integer("WEB_THREADS", 6)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "arena:index"
 LOGOUT_REDIRECT_URL = "login"

@@ -5,7 +5,7 @@ event loop and threads once per middleware (py-spy put ~75% of the web tier's CP
 there). asgiref's WsgiToAsgi runs the whole chain in one thread, but sends every piece of the
 response back through its own AsyncToSync hop (start, each chunk, end: three for a JSON answer)
 and spools each body through a temporary file; on the vote path that was ~1 ms of web CPU. Here
-the request body is read on the loop, the app runs on a thread of the loop's executor, and an
+the request body is read on the loop, the app runs on one of a fixed set of threads, and an
 ordinary response comes back to the loop once, whole. A streaming response (file downloads,
 exports) is sent chunk by chunk from the thread, each chunk waiting for the loop to take it,
 so a large file never sits in memory. WebSockets stay with Channels (config/asgi.py).
@@ -14,6 +14,7 @@ import asyncio
 import io
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 # Bodies up to this size stay in memory; larger ones (file uploads) spill to a temporary file.
 SPOOL_MAX_BYTES = 64 * 1024
@@ -73,10 +74,12 @@ class _Response:
 
 
 class WsgiBridge:
-    """An ASGI app (HTTP only) running the WSGI app `wsgi_app` on the loop's default executor."""
+    """An ASGI app (HTTP only) running the WSGI app `wsgi_app` on `threads` worker threads."""
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app, threads: int):
         self.wsgi_app = wsgi_app
+        # Requests in flight per process; each holds a database connection while it runs.
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -91,7 +94,7 @@ class WsgiBridge:
                 await self._answer(send, 400, b"Bad Request: too many duplicate headers")
                 return
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(None, self._run, environ, loop, send)
+            answer = await loop.run_in_executor(self.executor, self._run, environ, loop, send)
             if answer is not None:  # a whole (non-streaming) response: one trip back to the loop
                 status, headers, content = answer
                 await send({"type": "http.response.start", "status": status, "headers": headers})

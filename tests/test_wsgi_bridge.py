@@ -53,7 +53,7 @@ def test_an_ordinary_response_comes_back_whole_with_the_request_as_sent():
         start_response("201 Created", [("Content-Type", "application/json"), ("X-One", "1")])
         return [b'{"ok": ', b"true}"]
 
-    sent = call(WsgiBridge(app), scope(), [{"type": "http.request", "body": b'{"a": 1}'}])
+    sent = call(WsgiBridge(app, threads=2), scope(), [{"type": "http.request", "body": b'{"a": 1}'}])
 
     assert sent == [
         {"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json"), (b"x-one", b"1")]},
@@ -71,7 +71,7 @@ def test_a_streaming_response_is_sent_chunk_by_chunk_and_closed():
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return response
 
-    sent = call(WsgiBridge(app), scope(method="GET"), [{"type": "http.request", "body": b""}])
+    sent = call(WsgiBridge(app, threads=2), scope(method="GET"), [{"type": "http.request", "body": b""}])
 
     assert [m.get("body") for m in sent] == [None, b"one", b"two", None]
     assert [m.get("more_body", False) for m in sent[1:]] == [True, True, False]
@@ -88,7 +88,7 @@ def test_a_large_body_in_pieces_reaches_the_app_whole():
         return [b""]
 
     messages = [{"type": "http.request", "body": piece, "more_body": True}] * 3 + [{"type": "http.request", "body": b"end"}]
-    call(WsgiBridge(app), scope(), messages)
+    call(WsgiBridge(app, threads=2), scope(), messages)
 
     assert got["body"] == piece * 3 + b"end"
 
@@ -98,7 +98,7 @@ def test_too_many_duplicate_headers_get_400_and_never_reach_the_app():
         raise AssertionError("must not be called")
 
     headers = [(b"x-dup", b"v")] * (MAX_DUPLICATE_HEADERS + 1)
-    sent = call(WsgiBridge(app), scope(headers=headers), [{"type": "http.request", "body": b""}])
+    sent = call(WsgiBridge(app, threads=2), scope(headers=headers), [{"type": "http.request", "body": b""}])
 
     assert sent[0]["status"] == 400
 
@@ -107,7 +107,7 @@ def test_a_client_gone_before_its_body_runs_nothing():
     def app(environ, start_response):
         raise AssertionError("must not be called")
 
-    assert call(WsgiBridge(app), scope(), [{"type": "http.disconnect"}]) == []
+    assert call(WsgiBridge(app, threads=2), scope(), [{"type": "http.disconnect"}]) == []
 
 
 def test_repeated_headers_are_joined_as_asgiref_did():
@@ -118,11 +118,11 @@ def test_repeated_headers_are_joined_as_asgiref_did():
         start_response("204 No Content", [])
         return []
 
-    call(WsgiBridge(app), scope(headers=[(b"accept", b"a"), (b"accept", b"b")]), [{"type": "http.request"}])
+    call(WsgiBridge(app, threads=2), scope(headers=[(b"accept", b"a"), (b"accept", b"b")]), [{"type": "http.request"}])
 
     assert seen["HTTP_ACCEPT"] == "a,b"
 
 
 def test_websocket_scopes_are_refused():
     with pytest.raises(ValueError):
-        call(WsgiBridge(lambda e, s: []), {"type": "websocket"}, [])
+        call(WsgiBridge(lambda e, s: [], threads=1), {"type": "websocket"}, [])
