@@ -21,6 +21,7 @@ from arena.markdown import render_markdown
 
 # A crowd platform's participant/study/session parameters (Prolific's names).
 CROWD_PARAMS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _message_page(request, error: ArenaError, campaign=None):
@@ -47,7 +48,7 @@ def join(request, slug, token):
         if request.GET.get("PROLIFIC_PID"):
             crowd = CrowdIds(*(request.GET.get(name, "") for name in CROWD_PARAMS))
             user, _ = services.crowd_join(campaign=campaign, crowd=crowd, address=request.META.get("REMOTE_ADDR", ""))
-            login(request, user)  # the one backend in AUTHENTICATION_BACKENDS
+            login(request, user, backend=MODEL_BACKEND)
         elif not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         else:

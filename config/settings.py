@@ -50,7 +50,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.auth.CachedUserMiddleware",  # Django's AuthenticationMiddleware, users kept USER_CACHE_S
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -161,8 +161,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 # Signed-in users are read once per USER_CACHE_S seconds per process, not on every request
-# (config/auth.py); a change to a user reaches other processes within that time.
-AUTHENTICATION_BACKENDS = ["config.auth.CachedModelBackend"]
+# (config/auth.py, the authentication middleware); a change to a user reaches other processes
+# within that time.
 USER_CACHE_S = env.integer("USER_CACHE_S", 5)
 # HTTP requests a web process runs at once (config/wsgi_bridge.py); each holds a database
 # connection while it runs, so DATABASE_POOL_SIZE should be at least this.

@@ -17,5 +17,5 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 # Tests in this process roll back and reuse ids (SQLite reuses user pks): no user cache here.
-# Server subprocesses run config.settings, with it; tests/test_auth_cache.py turns it on.
+# Server subprocesses run config.settings, with it; tests/test_auth_cache.py turns it on here.
 USER_CACHE_S = 0

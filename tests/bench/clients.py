@@ -6,7 +6,6 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -31,7 +30,7 @@ def signed_in_clients(n: int) -> list[tuple[int, str]]:
             session_data=store.encode(
                 {
                     "_auth_user_id": str(user.pk),
-                    "_auth_user_backend": settings.AUTHENTICATION_BACKENDS[0],
+                    "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
                     "_auth_user_hash": user.get_session_auth_hash(),
                 }
             ),
