@@ -7,18 +7,26 @@ response back through its own AsyncToSync hop (start, each chunk, end: three for
 and spools each body through a temporary file; on the vote path that was ~1 ms of web CPU. Here
 the request body is read on the loop, the app runs on one of a fixed set of threads, and an
 ordinary response comes back to the loop once, whole. A streaming response (file downloads,
-exports) is sent chunk by chunk from the thread, each chunk waiting for the loop to take it,
-so a large file never sits in memory. WebSockets stay with Channels (config/asgi.py).
+exports) is sent chunk by chunk from a stream thread of its own, so that slow readers can't hold
+the request threads; each chunk waits for the loop to take it (at most SEND_TIMEOUT_S), so a
+large file never sits in memory, and sending stops when the client leaves. WebSockets stay with
+Channels (config/asgi.py).
 """
 import asyncio
+import concurrent.futures
 import io
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
 
 # Bodies up to this size stay in memory; larger ones (file uploads) spill to a temporary file.
 SPOOL_MAX_BYTES = 64 * 1024
 MAX_DUPLICATE_HEADERS = 100
+STREAM_THREADS = 32  # downloads sent at once per process
+SEND_TIMEOUT_S = 60  # a client that takes no chunk for this long is dropped
 
 
 def wsgi_environ(scope: dict, body) -> dict:
@@ -33,7 +41,7 @@ def wsgi_environ(scope: dict, body) -> dict:
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path_info,
-        "QUERY_STRING": scope["query_string"].decode("ascii"),
+        "QUERY_STRING": scope["query_string"].decode("latin1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1] if server[1] is not None else 0),
         "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
@@ -67,10 +75,15 @@ class _Response:
         self.status, self.headers = 500, []
 
     def start_response(self, status: str, headers: list, exc_info=None):
-        if exc_info is not None and self.headers:
-            raise exc_info[1].with_traceback(exc_info[2])
+        # Nothing is sent before the app returns, so a second call (an error page, with
+        # exc_info) simply replaces the first.
         self.status = int(status.split(" ", 1)[0])
         self.headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
+        return self._write
+
+    @staticmethod
+    def _write(data: bytes) -> None:
+        raise NotImplementedError("write() is not supported: return the body (Django never calls it)")
 
 
 class WsgiBridge:
@@ -80,6 +93,9 @@ class WsgiBridge:
         self.wsgi_app = wsgi_app
         # Requests in flight per process; each holds a database connection while it runs.
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        # Streaming bodies (downloads) are sent from threads of their own, so that slow readers
+        # can't take the request threads from everyone else.
+        self.stream_executor = ThreadPoolExecutor(max_workers=STREAM_THREADS, thread_name_prefix="http-stream")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -94,11 +110,17 @@ class WsgiBridge:
                 await self._answer(send, 400, b"Bad Request: too many duplicate headers")
                 return
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self.executor, self._run, environ, loop, send)
-            if answer is not None:  # a whole (non-streaming) response: one trip back to the loop
-                status, headers, content = answer
-                await send({"type": "http.response.start", "status": status, "headers": headers})
+            response, content = await loop.run_in_executor(self.executor, self._run, environ)
+            if isinstance(content, bytes):  # a whole response: one trip back to the loop
+                await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
                 await send({"type": "http.response.body", "body": content})
+                return
+            gone = threading.Event()
+            watcher = asyncio.create_task(self._watch(receive, gone))
+            try:
+                await loop.run_in_executor(self.stream_executor, self._stream, content, response, loop, send, gone)
+            finally:
+                watcher.cancel()
         finally:
             body.close()
 
@@ -125,29 +147,52 @@ class WsgiBridge:
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": text})
 
-    def _run(self, environ: dict, loop, send):
-        """On the worker thread: (status, headers, body) of an ordinary response, or None once a
-        streaming response has been sent from here. Closes the response (WSGI requires it; it
-        sends Django's request_finished, which returns the database connection)."""
+    @staticmethod
+    async def _watch(receive, gone: threading.Event) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    def _run(self, environ: dict):
+        """On a request thread: (response, body bytes) of an ordinary response, closed as WSGI
+        requires (Django's request_finished, which hands the database connection back), or
+        (response, the open iterable) of a streaming one."""
         response = _Response()
         result = self.wsgi_app(environ, response.start_response)
+        if getattr(result, "streaming", False):
+            close_old_connections()  # as request_finished would: the stream is closed on another thread
+            return response, result
         try:
-            if not getattr(result, "streaming", False):
-                return response.status, response.headers, b"".join(result)
-            self._stream(result, response, loop, send)
-            return None
+            return response, b"".join(result)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            _close(result)
 
     @staticmethod
-    def _stream(result, response: _Response, loop, send) -> None:
-        def send_now(message: dict) -> None:
-            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+    def _stream(result, response: _Response, loop, send, gone: threading.Event) -> None:
+        """On a stream thread: each chunk waits for the loop to take it (back-pressure), at most
+        SEND_TIMEOUT_S; stops when the client has gone. Always closes the response."""
 
-        send_now({"type": "http.response.start", "status": response.status, "headers": response.headers})
-        for chunk in result:
-            if chunk:
-                send_now({"type": "http.response.body", "body": chunk, "more_body": True})
-        send_now({"type": "http.response.body"})
+        def send_now(message: dict) -> None:
+            future = asyncio.run_coroutine_threadsafe(send(message), loop)
+            try:
+                future.result(timeout=SEND_TIMEOUT_S)
+            except concurrent.futures.TimeoutError:
+                future.cancel()
+                raise ConnectionAbortedError(f"the client took nothing for {SEND_TIMEOUT_S} s") from None
+
+        try:
+            send_now({"type": "http.response.start", "status": response.status, "headers": response.headers})
+            for chunk in result:
+                if gone.is_set():
+                    return
+                if chunk:
+                    send_now({"type": "http.response.body", "body": chunk, "more_body": True})
+            send_now({"type": "http.response.body"})
+        finally:
+            _close(result)
+
+
+def _close(result) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
