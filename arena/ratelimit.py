@@ -4,30 +4,23 @@ import functools
 import time
 
 import redis
-from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
-from django.utils.module_loading import import_string
+from django.core.cache import cache, caches
 
-from config.redis_pool import SharedConnectionPool
+from config.redis_pool import RedisCache
 
 
 @functools.cache
 def redis_client() -> redis.Redis | None:
-    """A Redis client on the cache's server (thread-safe, one pool per process), or None when the
-    cache is not Redis.
+    """The Redis client of the cache (one per process, thread-safe: config/redis_pool.py), or
+    None when the cache is not Redis.
 
-    Why not cache.add() + cache.incr(): that is three round trips (SET NX, EXISTS, INCRBY), and
-    Django builds a new client object for each call; on the vote path these were ~0.3 ms of web
-    CPU per vote (py-spy, tests/bench/test_vote_ingestion.py). Keys made with
-    make_and_validate_key and plain integer values are what Django's RedisCache itself writes, so
-    cache.get() reads these counters and cache.clear() resets them."""
-    config = settings.CACHES["default"]
-    if not issubclass(import_string(config["BACKEND"]), RedisCache):
-        return None
-    # The pool Django's cache itself uses (config/redis_pool.py), not a second one per process.
-    pool_options = {k: v for k, v in config.get("OPTIONS", {}).items() if k != "pool_class"}
-    return redis.Redis(connection_pool=SharedConnectionPool.from_url(config["LOCATION"], **pool_options))
+    Why not cache.add() + cache.incr(): that is three round trips (SET NX, EXISTS, INCRBY); on
+    the vote path these were ~0.3 ms of web CPU per vote (py-spy,
+    tests/bench/test_vote_ingestion.py). Keys made with make_and_validate_key and plain integer
+    values are what Django's RedisCache itself writes, so cache.get() reads these counters and
+    cache.clear() resets them."""
+    backend = caches["default"]
+    return backend.redis_client() if isinstance(backend, RedisCache) else None
 
 
 def counter_incr(key: str, *, timeout_s: int | None) -> int:

@@ -1,13 +1,14 @@
 """Django's Redis cache with one connection pool and one client object per process and URL
 (see settings.CACHES)."""
 import threading
+import weakref
 
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
 _pools: dict[tuple, redis.ConnectionPool] = {}
-_clients: dict[int, redis.Redis] = {}
+_clients: "weakref.WeakKeyDictionary[redis.ConnectionPool, redis.Redis]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -32,10 +33,10 @@ class SharedClientCacheClient(RedisCacheClient):
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        client = _clients.get(id(pool))
+        client = _clients.get(pool)
         if client is None:
             with _lock:
-                client = _clients.setdefault(id(pool), self._client(connection_pool=pool))
+                client = _clients.setdefault(pool, self._client(connection_pool=pool))
         return client
 
 
@@ -43,3 +44,7 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedClientCacheClient
+
+    def redis_client(self) -> redis.Redis:
+        """The process's client on this cache's server, for commands Django's cache API lacks."""
+        return self._cache.get_client(write=True)

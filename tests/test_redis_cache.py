@@ -24,4 +24,8 @@ def test_every_thread_uses_the_one_client_and_the_cache_works():
     assert len({cache_id for cache_id, _, _ in clients}) == 3
     assert len({id(client) for _, read, write in clients for client in (read, write)}) == 1
     assert cache.incr("redis-pool-test") == 42
+    # The rate-limit counters use that same client (and so the same connections).
+    from arena.ratelimit import redis_client
+
+    assert redis_client() is clients[0][1]
     cache.delete("redis-pool-test")
