@@ -151,11 +151,12 @@ class Response(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # The text's style features (arena/style.py), counted once when the side finishes, so that a
     # vote sums them in SQL instead of reading every text back. NULL on rows written otherwise
-    # (older rows, bulk loads): a vote then counts from the texts.
-    style_len = models.PositiveIntegerField(null=True, blank=True)
-    style_headers = models.PositiveIntegerField(null=True, blank=True)
-    style_lists = models.PositiveIntegerField(null=True, blank=True)
-    style_bold = models.PositiveIntegerField(null=True, blank=True)
+    # (older rows, bulk loads): a vote then counts from the texts. Plain integers: a positive
+    # field's CHECK would make adding the columns scan the whole table under its lock.
+    style_len = models.IntegerField(null=True, blank=True)
+    style_headers = models.IntegerField(null=True, blank=True)
+    style_lists = models.IntegerField(null=True, blank=True)
+    style_bold = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["turn", "side"]

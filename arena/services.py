@@ -232,14 +232,14 @@ def _prepared_cursor():
     Django binds parameters on the client, so every statement is planned anew; planning the
     vote statement cost PostgreSQL ~1 ms, as much as running it. A server-side-binding cursor
     with the connection's prepare threshold at 0 prepares on first use; Django's own cursors
-    bind on the client and never prepare, so nothing else changes."""
+    bind on the client and never prepare, so nothing else changes. (Behind PgBouncer in
+    transaction mode prepared statements need PgBouncer >= 1.21 with max_prepared_statements.)"""
     import psycopg
 
     connection.ensure_connection()
     raw = connection.connection
     raw.prepare_threshold = 0
-    cursor = psycopg.Cursor(raw)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    return connection._prepare_cursor(psycopg.Cursor(raw))  # Django's thread check and wrappers
 
 
 def _vote_insert(*, target: selectors.VoteTarget, style: dict[str, int], vote: dict) -> bool:
