@@ -1,13 +1,16 @@
 """Dataset exports in the admin: snapshots are records written by the build (settings, progress,
-files, manifest), read-only here. "Add" opens the exports page's form, which validates the
-settings the same way as the API and `manage.py export`; the list links to the exports page."""
+files, manifest), read-only here; deleting one deletes its files too (not while it is built).
+"Add" opens the exports page's form, which validates the settings the same way as the API and
+`manage.py export`; the list links to the exports page."""
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from annotate.errors import ExportBusy
+from annotate.exports.service import export_delete
 from annotate.models import ExportSnapshot, ExportStatus
 
 
@@ -34,7 +37,21 @@ class ExportSnapshotAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the files would stay behind on disk; a removal service would have to own both
+        # Not while a build writes its folder (export_delete refuses that too).
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status != ExportStatus.RUNNING)
+
+    def delete_model(self, request, obj):
+        export_delete(snapshot_id=obj.pk)  # the row and its files
+
+    def delete_queryset(self, request, queryset):
+        busy = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                export_delete(snapshot_id=pk)
+            except ExportBusy:
+                busy += 1
+        if busy:
+            self.message_user(request, f"{busy} export(s) being built were not deleted.", messages.WARNING)
 
     @admin.display(description="Progress")
     def progress(self, obj: ExportSnapshot) -> str:

@@ -68,3 +68,7 @@ class ExportNotReady(AnnotateError):
 
 class NoSuchExportFile(AnnotateError):
     code, status, message = "file_not_found", 404, "This export has no such file."
+
+
+class ExportBusy(AnnotateError):
+    code, status, message = "export_busy", 409, "This export is being built; delete it when it has finished."

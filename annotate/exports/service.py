@@ -1,12 +1,15 @@
-"""Export writes: request an export (the snapshot row and its data cut-off), build it.
+"""Export writes: request an export (the snapshot row and its data cut-off), build it, delete it.
 
 `export_create` is what the admin, the API and the command call; the build runs in
 `worker.tasks.export_build_task` (or inline with `manage.py export`)."""
+import shutil
+
 from django.db import transaction
 from django.db.models import Max
 
 from annotate.exports.config import ExportConfig
-from annotate.models import Annotation, ExportSnapshot
+from annotate.errors import ExportBusy
+from annotate.models import Annotation, ExportSnapshot, ExportStatus
 from arena.models import Vote
 from worker.dispatch import enqueue_on_commit
 
@@ -27,3 +30,19 @@ def export_create(*, config: ExportConfig, user=None, queue: bool = True) -> Exp
         if queue:
             enqueue_on_commit(export_build_task, queue="default", snapshot_id=str(snapshot.pk))
     return snapshot
+
+
+def export_delete(*, snapshot_id) -> None:
+    """Delete a snapshot and its files. The row goes first, in a transaction under its lock, and
+    the folder once that has committed: a failure in between leaves an unlisted folder, never a
+    READY row whose files are gone. Raises ExportBusy while it is being built (the build would
+    write the folder again)."""
+    from annotate.exports.build import export_dir
+
+    with transaction.atomic():
+        snapshot = ExportSnapshot.objects.select_for_update().get(pk=snapshot_id)
+        if snapshot.status == ExportStatus.RUNNING:
+            raise ExportBusy()
+        folder = export_dir(snapshot.pk)
+        snapshot.delete()
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))

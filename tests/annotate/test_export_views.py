@@ -408,3 +408,33 @@ def test_api_export_builds_in_the_background_and_downloads_match_their_checksums
         response = api.get(f["url"], **bearer(export_token))
         content = b"".join(response.streaming_content)
         assert response.status_code == 200 and hashlib.sha256(content).hexdigest() == f["sha256"] and len(content) == f["bytes"]
+
+
+def test_deleting_an_export_in_the_admin_removes_its_files_and_refuses_one_being_built(
+    staff, export_dir, django_capture_on_commit_callbacks
+):
+    ready = snapshot_make(ExportStatus.READY, files={"preference/train.jsonl": TRAIN, "README.md": README}, export_dir=export_dir)
+    running = snapshot_make(ExportStatus.RUNNING, export_dir=export_dir)
+    (export_dir / str(running.pk)).mkdir(parents=True)
+    url = f"/admin/annotate/exportsnapshot/{ready.pk}/delete/"
+
+    assert staff.get(url).status_code == 200  # the confirmation page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.post(url, {"post": "yes"}).status_code == 302
+
+    assert not ExportSnapshot.objects.filter(pk=ready.pk).exists()
+    assert not (export_dir / str(ready.pk)).exists()
+    assert staff.get(f"/admin/annotate/exportsnapshot/{running.pk}/delete/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post("/admin/annotate/exportsnapshot/", {"action": "delete_selected", "_selected_action": [str(running.pk)], "post": "yes"})
+    assert ExportSnapshot.objects.filter(pk=running.pk).exists() and (export_dir / str(running.pk)).is_dir()
+
+
+def test_export_delete_refuses_a_build_in_progress_and_keeps_its_folder(db, export_dir):
+    from annotate.errors import ExportBusy
+    from annotate.exports.service import export_delete
+
+    running = snapshot_make(ExportStatus.RUNNING, files={"README.md": README}, export_dir=export_dir)
+    with pytest.raises(ExportBusy):
+        export_delete(snapshot_id=running.pk)
+    assert (export_dir / str(running.pk) / "README.md").is_file()
