@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from arena.contenders import contender_spec
 from arena.errors import SIDE_FAILED_MESSAGE
+from arena.leaderboard_data import STYLE_COLUMNS
 from arena.markdown import render_markdown
 from arena.models import Battle, BattleStatus, Response, ResponseStatus, Side
 from arena.owner import Owner
@@ -17,7 +18,7 @@ from arena.style import style_features
 from worker.backends.base import BackendSpec
 from worker.dispatch import broadcast_on_commit
 
-STYLE_FIELDS = ("style_len", "style_headers", "style_lists", "style_bold")
+STYLE_FIELDS = tuple(f"style_{name}" for name in STYLE_COLUMNS)  # Response's style-count fields
 
 CLIENT_SIDE = {Side.LEFT: "A", Side.RIGHT: "B"}
 

@@ -32,16 +32,20 @@ class VoteTarget:
     texts: list[tuple[str, str]]  # (side, text) of every response
 
 
+def owner_clause(owner: Owner) -> tuple[str, object]:
+    """(SQL condition on arena_battle as `b`, its parameter): the battle is `owner`'s."""
+    if owner.user_id is not None:
+        return "b.owner_id = %s", owner.user_id
+    return "b.owner_id IS NULL AND b.owner_session = %s", owner.session_key
+
+
 def battle_for_vote(*, owner: Owner, battle_id) -> VoteTarget | None:
     """The owner's battle with its contenders' names and every answer, in one query. None when
     it does not exist or is not the owner's.
 
     Raw SQL because this is the vote hot path: the ORM spent ~1.5 ms of CPU per vote building
     queries and models (py-spy, tests/bench/test_vote_ingestion.py)."""
-    if owner.user_id is not None:
-        owned, owner_param = "b.owner_id = %s", owner.user_id
-    else:
-        owned, owner_param = "b.owner_id IS NULL AND b.owner_session = %s", owner.session_key
+    owned, owner_param = owner_clause(owner)
     pk = Battle._meta.pk.get_db_prep_value(battle_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -188,14 +188,11 @@ def _vote_in_one_statement(*, owner: Owner, battle_id, vote: dict) -> tuple[str,
 
     Like _vote_insert, the UPDATE's WHERE is rechecked on the newest row version when it waits
     for a concurrent writer, so of two concurrent votes one stores and the other stores nothing.
-    Three round trips were one SELECT of every text and the write (2) before; ~0.4 ms of web
-    CPU per vote less, and no text sent back to the web process."""
+    Before, a vote read every text back and then wrote (2 round trips); this saved ~0.4 ms of
+    web CPU per vote (BENCHMARKS.md, vote ingestion)."""
     if connection.vendor != "postgresql":
         return None
-    if owner.user_id is not None:
-        owned, owner_param = "b.owner_id = %s", owner.user_id
-    else:
-        owned, owner_param = "b.owner_id IS NULL AND b.owner_session = %s", owner.session_key
+    owned, owner_param = selectors.owner_clause(owner)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     sql = (
         f"WITH target AS (SELECT b.id, b.updated_at FROM arena_battle b WHERE b.id = %s AND {owned} AND b.status = %s),"
@@ -206,15 +203,13 @@ def _vote_in_one_statement(*, owner: Owner, battle_id, vote: dict) -> tuple[str,
         f" voted AS (UPDATE arena_battle b SET status = %s, updated_at = %s, {_SET_STYLE} FROM target, style"
         "  WHERE b.id = target.id AND b.status = %s AND b.updated_at = target.updated_at AND style.complete"
         "  RETURNING b.id, b.contender_left_id, b.contender_right_id),"
-        " inserted AS (INSERT INTO arena_vote (battle_id, winner, strength, rationale, voter_id, fingerprint, created_at)"
-        "  SELECT id, %s, %s, %s, %s, %s, %s FROM voted)"
+        f" inserted AS (INSERT INTO arena_vote ({_VOTE_COLUMNS}) SELECT id, %s, %s, %s, %s, %s, %s FROM voted)"
         " SELECT cl.display_name, cr.display_name FROM voted"
         " JOIN arena_contender cl ON cl.id = voted.contender_left_id JOIN arena_contender cr ON cr.id = voted.contender_right_id"
     )
     params = [
         Battle._meta.pk.get_db_prep_value(battle_id, connection), owner_param, BattleStatus.READY,
-        BattleStatus.VOTED, now, BattleStatus.READY,
-        vote["winner"], vote["strength"], vote["rationale"], vote["voter_id"], vote["fingerprint"], now,
+        BattleStatus.VOTED, now, BattleStatus.READY, *_vote_values(vote, now),
     ]  # fmt: skip
     try:
         with _prepared_cursor() as cursor:
@@ -248,39 +243,35 @@ def _vote_insert(*, target: selectors.VoteTarget, style: dict[str, int], vote: d
 
     No row lock is held across round trips: the UPDATE's WHERE is rechecked on the newest row
     version when it waits for a concurrent writer (READ COMMITTED), so of two concurrent votes
-    exactly one updates the row; the one-to-one constraint on Vote.battle backs this up. On
-    PostgreSQL it is one statement (a data-modifying CTE: 1 round trip, where lock, savepoint,
-    insert, release, style read, update and commit took 8 and ~1.5 ms of web CPU); elsewhere
-    (SQLite, where a transaction takes the write lock up front) an UPDATE then an INSERT."""
+    exactly one updates the row; the one-to-one constraint on Vote.battle backs this up. (SQLite
+    takes its write lock when the transaction starts.) On PostgreSQL votes normally take
+    _vote_in_one_statement; this is the way for answers stored without style counts."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = ", ".join(f"{name} = %s" for name in style)
-    update = (
-        f"UPDATE arena_battle SET status = %s, updated_at = %s, {columns}"
-        " WHERE id = %s AND status = %s AND updated_at = %s"
-    )
-    update_params = [BattleStatus.VOTED, now, *style.values(), target.battle_id, BattleStatus.READY, target.updated_at]
-    insert_cols = "battle_id, winner, strength, rationale, voter_id, fingerprint, created_at"
-    insert_params = [vote["winner"], vote["strength"], vote["rationale"], vote["voter_id"], vote["fingerprint"], now]
     try:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"WITH voted AS ({update} RETURNING id)"
-                    f" INSERT INTO arena_vote ({insert_cols}) SELECT id, %s, %s, %s, %s, %s, %s FROM voted",
-                    [*update_params, *insert_params],
-                )
-                return cursor.rowcount == 1
-            with transaction.atomic():
-                cursor.execute(update, update_params)
-                if cursor.rowcount != 1:
-                    return False
-                cursor.execute(
-                    f"INSERT INTO arena_vote ({insert_cols}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    [target.battle_id, *insert_params],
-                )
-                return True
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE arena_battle SET status = %s, updated_at = %s, {columns}"
+                " WHERE id = %s AND status = %s AND updated_at = %s",
+                [BattleStatus.VOTED, now, *style.values(), target.battle_id, BattleStatus.READY, target.updated_at],
+            )
+            if cursor.rowcount != 1:
+                return False
+            cursor.execute(
+                f"INSERT INTO arena_vote ({_VOTE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [target.battle_id, *_vote_values(vote, now)],
+            )
+            return True
     except IntegrityError:  # a vote row without a VOTED battle: never made by this app
         raise errors.AlreadyVoted() from None
+
+
+_VOTE_COLUMNS = "battle_id, winner, strength, rationale, voter_id, fingerprint, created_at"
+
+
+def _vote_values(vote: dict, now) -> list:
+    """The vote's values for _VOTE_COLUMNS after battle_id."""
+    return [vote["winner"], vote["strength"], vote["rationale"], vote["voter_id"], vote["fingerprint"], now]
 
 
 def _style_columns(texts: list[tuple[str, str]]) -> dict[str, int]:
