@@ -194,7 +194,7 @@ def _write_files(
             weights = {}
             if config.unit == "item" and config.aggregation == "competence" and campaign is not None:
                 weights, info.competence_note = competence_by_pseudonym(campaign, upto=snapshot.upto_annotation_id)
-            summary = SourceSummary(info.source, info.title, info.instructions, info.questions, note=info.competence_note)
+            summary = SourceSummary(info)
             annotators = set()
             for item, judgments in read_ahead(groups):
                 if scrub is not None:

@@ -43,24 +43,35 @@ INSTRUCTIONS_SHOWN = 1500  # characters of a campaign's instructions quoted in t
 
 
 @dataclass
-class SourceSummary:
+class SourceInfo:
+    """One source of an export (a campaign, or the arena): what the dataset card says of it."""
+
     source: str
     title: str
     instructions: str = ""
     questions: dict = field(default_factory=dict)
+    max_strength: int = 0
+    competence_note: str = ""
+
+
+@dataclass
+class SourceSummary:
+    """What a build counted of one source."""
+
+    info: SourceInfo
     judgments: int = 0
     items: int = 0
     annotators: int = 0
     items_multi: int = 0  # items with two or more labelled judgments
     agreement_sum: float = 0.0  # over those items
-    note: str = ""
 
     def to_json(self) -> dict:
         mean = round(self.agreement_sum / self.items_multi, 4) if self.items_multi else None
+        note = self.info.competence_note
         return {
-            "source": self.source, "title": self.title, "judgments": self.judgments, "items": self.items,
+            "source": self.info.source, "title": self.info.title, "judgments": self.judgments, "items": self.items,
             "annotators": self.annotators, "items_with_2plus_votes": self.items_multi,
-            "mean_item_agreement": mean, **({"note": self.note} if self.note else {}),
+            "mean_item_agreement": mean, **({"note": note} if note else {}),
         }  # fmt: skip
 
 
@@ -173,7 +184,7 @@ def dataset_card(summary: BuildSummary) -> str:
         out += [f"| `{c['name']}` | `{c['type']}` | {FIELD_HELP.get(c['name'], '')} |" for c in schema]
         out.append("")
     out += ["## How the labels were collected", ""]
-    for source in summary.sources:
+    for source in (s.info for s in summary.sources):
         if source.source == "arena":
             out += ["### Arena", "", ARENA_TEXT, ""]
             continue
@@ -189,7 +200,7 @@ def dataset_card(summary: BuildSummary) -> str:
     for s in summary.sources:
         j = s.to_json()
         agreement = "–" if j["mean_item_agreement"] is None else f"{j['mean_item_agreement']:.3f} ({j['items_with_2plus_votes']} items)"
-        out.append(f"| {s.source} | {s.judgments} | {s.items} | {s.annotators} | {agreement} |")
+        out.append(f"| {s.info.source} | {s.judgments} | {s.items} | {s.annotators} | {agreement} |")
     out += ["", "## Privacy", "",
         "Annotators appear only as keyed pseudonyms (HMAC-SHA256 with a server secret): no usernames, e-mail addresses, "
         "crowd platform ids or IP addresses."]  # fmt: skip

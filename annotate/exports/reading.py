@@ -11,7 +11,6 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
@@ -21,6 +20,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from annotate.exports.config import ExportConfig
+from annotate.exports.manifest import SourceInfo
 from annotate.exports.rows import ItemRecord, JudgmentRecord
 from annotate.models import Annotation, AnnotationSource, Campaign, Candidate, Item
 from annotate.pseudonyms import pseudonym
@@ -47,16 +47,6 @@ class CampaignUnknown(LookupError):
     pass
 
 
-@dataclass
-class SourceInfo:
-    """What the dataset card says about one source."""
-
-    source: str
-    title: str
-    instructions: str = ""
-    questions: dict = field(default_factory=dict)
-    max_strength: int = 0
-    competence_note: str = ""
 
 
 def _day_start(value: str) -> datetime:
