@@ -259,7 +259,7 @@ def judgment_rows(item: ItemRecord, judgments: Sequence[JudgmentRecord], options
             strength, order, aspects = judgment.strength, judgment.order, judgment.aspects
             append((
                 prompt, completions[chosen], completions[rejected], judgment.rationale, strength,
-                strength / max_strength * agreement if strength and max_strength and agreement is not None else 0.0,
+                margin_of(strength, max_strength, agreement),
                 aspect_pair(aspects, chosen, rejected) if aspects else [], models[chosen], models[rejected],
                 None if order is None or chosen not in order else order.index(chosen),
                 None if order is None or rejected not in order else order.index(rejected),
