@@ -151,14 +151,19 @@ def test_crowd_participant_works_by_keyboard_and_loses_nothing_on_reload(browser
     assert re.fullmatch(r"crowd-[0-9a-f]{16}", first.assignment.annotator.user.username)
 
 
+def first_item(browser, link: str):
+    """A participant's page through `link`, past the instructions: (page, its item's text)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(link)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#task:not([hidden]) .candidate")
+    return page, page.text_content("#conversation")
+
+
 def test_an_item_skipped_in_another_tab_is_explained_and_n_takes_the_next_item(browser, output_dir):
     campaign = campaign_make(slug="twotabs", n_items=3, questions={"rationale": "off"})
     with asgi_server(output_dir / "e2e-annotate-twotabs-server.log") as url:
-        page = browser.new_page(viewport={"width": 1000, "height": 800})
-        page.goto(url + study_link(campaign))
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#task:not([hidden]) .candidate")
-        first = page.text_content("#conversation")
+        page, first = first_item(browser, url + study_link(campaign))
         # given the same item skipped in a second tab
         other = browser.new_page(viewport={"width": 1000, "height": 800})
         other.context.add_cookies(page.context.cookies())
@@ -183,11 +188,7 @@ def test_an_item_skipped_in_another_tab_is_explained_and_n_takes_the_next_item(b
 def test_an_expired_lease_is_explained_and_n_takes_the_next_item(browser, output_dir):
     campaign = campaign_make(slug="late", n_items=3, questions={"rationale": "off"})
     with asgi_server(output_dir / "e2e-annotate-late-server.log") as url:
-        page = browser.new_page(viewport={"width": 1000, "height": 800})
-        page.goto(url + study_link(campaign))
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#task:not([hidden]) .candidate")
-        first = page.text_content("#conversation")
+        page, first = first_item(browser, url + study_link(campaign))
         # given the lease ran out while the page was open
         Assignment.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         page.keyboard.press("1")
