@@ -1,135 +1,89 @@
 """Deterministic file writers: the same rows give byte-identical files.
 
-Rows are tuples in schema order (rows.py builds them so). JSONL: one JSON object per line,
-keys in schema order, UTF-8 (ensure_ascii off), "\\n" line ends, the bytes of
-json.dumps(dict(zip(names, row)), ensure_ascii=False). Parquet: the explicit Arrow schema,
+Rows are tuples in schema order (rows.py builds them so) or Arrow record batches in the
+schema. JSONL: one JSON object per line, keys in schema order, UTF-8 (ensure_ascii off),
+"\\n" line ends, the bytes of json.dumps(dict(zip(names, row)), ensure_ascii=False), encoded
+column by column in Arrow (json_columns.py). Parquet: the explicit Arrow schema,
 zstd, one row group per BATCH rows, no timestamps in the metadata (pyarrow writes only the
 schema and its own version string). A file is created at its first row, so a (kind, split)
 without rows has no file."""
-import json
-import math
-from collections.abc import Callable
-from json.encoder import encode_basestring
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from annotate.exports.json_columns import jsonl_lines
+
 BATCH = 10_000  # rows per Parquet row group / record batch (and JSONL lines per write); ~10 MB at most in memory
 
-# json.dumps(value, ensure_ascii=False) with the encoder built once, for nested values
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+def record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """Row tuples in schema order as one record batch (pa.array per column, in C)."""
+    arrays = [pa.array(values, type=field.type) for field, values in zip(schema, zip(*rows))]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _number_column(values: tuple) -> list[str]:
-    """int64 / double / bool values, encoded in one C call: their JSON (numbers, true, false,
-    null) never contains ", ", so the array splits back into values."""
-    return _ENCODE(list(values))[1:-1].split(", ")
-
-
-def _few_numbers_column(values: tuple) -> list[str]:
-    """_number_column, each distinct value encoded once: a column holds few (strengths,
-    margins, agreements repeat), and a float's repr was ~0.5 us a row. Values that are equal
-    but print differently (1 and 1.0 and True, 0.0 and -0.0) would share a key, so a batch
-    with them is encoded value by value."""
-    types = set(map(type, values))
-    types.discard(type(None))
-    unique = dict.fromkeys(values)
-    if len(types) > 1 or (0 in unique and len({math.copysign(1.0, v) for v in values if v == 0}) > 1):
-        return _number_column(values)
-    keys = list(unique)
-    unique.update(zip(keys, _number_column(keys)))
-    return list(map(unique.__getitem__, values))
-
-
-def _string_column(values: tuple) -> list[str]:
-    if None in values:
-        return ["null" if v is None else encode_basestring(v) for v in values]
-    return list(map(encode_basestring, values))
-
-
-def _nested_column(values: tuple) -> list[str]:
-    """Rows of one item share their prompt and completion objects (rows.Shape), so each is
-    encoded once per batch; the batch keeps them alive, so their ids are not reused."""
-    seen: dict[int, str] = {}
-    out = []
-    for v in values:
-        if not v:  # None, or the empty aspects list of most rows: _ENCODE costs ~2 us even so
-            out.append("null" if v is None else "[]" if isinstance(v, list) else _ENCODE(v))
-            continue
-        text = seen.get(id(v))
-        if text is None:
-            text = seen[id(v)] = _ENCODE(v)
-        out.append(text)
-    return out
-
-
-def _column_encoder(field: pa.Field) -> Callable[[tuple], list[str]]:
-    if pa.types.is_string(field.type):
-        return _string_column
-    if pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_boolean(field.type):
-        return _few_numbers_column
-    return _nested_column
-
-
-class JsonlWriter:
-    """Encodes a batch column by column (numbers in one C call per column, strings in one C
-    call per value, nested values once per item) and joins each line with one %-format."""
+class _Buffered:
+    """Record batches in, whole tables of BATCH rows out to `_emit` in row order, the rest at
+    close: a Parquet row group has BATCH rows however the rows came."""
 
     def __init__(self, path: Path, schema: pa.Schema):
-        self.path, self.rows = path, 0
-        self.encoders = [_column_encoder(field) for field in schema]
-        self.line = "{" + ", ".join(_ENCODE(name).replace("%", "%%") + ": %s" for name in schema.names) + "}\n"
-        self.file = None
-        self.pending: list[tuple] = []
+        self.path, self.schema, self.rows = path, schema, 0
+        self.batches: list[pa.RecordBatch] = []
+        self.n_batched = 0
 
-    def write(self, rows: list[tuple]) -> None:
-        """Buffers up to BATCH rows: encoding per column costs ~20 us a call, so not per item."""
-        self.pending.extend(rows)
-        if len(self.pending) >= BATCH:
-            self._flush()
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+        self.n_batched += batch.num_rows
+        if self.n_batched >= BATCH:
+            self._drain(final=False)
 
-    def _flush(self) -> None:
-        if not self.pending:
+    def _drain(self, *, final: bool) -> None:
+        if not self.batches:
             return
-        if self.file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.path, "w", encoding="utf-8", newline="\n")
-        columns = [encode(values) for encode, values in zip(self.encoders, zip(*self.pending))]
-        self.file.write("".join(map(self.line.__mod__, zip(*columns))))
-        self.rows += len(self.pending)
-        self.pending = []
+        table = pa.Table.from_batches(self.batches, schema=self.schema)
+        while table.num_rows >= BATCH or (final and table.num_rows):
+            if self.rows == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._emit(table.slice(0, BATCH))
+            self.rows += min(BATCH, table.num_rows)
+            table = table.slice(BATCH)
+        self.batches, self.n_batched = table.to_batches(), table.num_rows
+
+    def _emit(self, table: pa.Table) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
-        self._flush()
+        self._drain(final=True)
+
+
+class JsonlWriter(_Buffered):
+    """JSON lines encoded column by column in Arrow (json_columns.jsonl_lines)."""
+
+    file = None
+
+    def _emit(self, table: pa.Table) -> None:
+        if self.file is None:
+            self.file = open(self.path, "wb")
+        for batch in table.to_batches():
+            self.file.write(jsonl_lines(batch))
+
+    def close(self) -> None:
+        super().close()
         if self.file is not None:
             self.file.close()
 
 
-class ParquetWriter:
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.path, self.schema, self.rows = path, schema, 0
-        self.writer = None
-        self.pending: list[tuple] = []
+class ParquetWriter(_Buffered):
+    writer = None
 
-    def write(self, rows: list[tuple]) -> None:
-        self.pending.extend(rows)
-        while len(self.pending) >= BATCH:
-            self._flush(self.pending[:BATCH])
-            del self.pending[:BATCH]
-
-    def _flush(self, rows: list[tuple]) -> None:
+    def _emit(self, table: pa.Table) -> None:
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        arrays = [pa.array(values, type=field.type) for field, values in zip(self.schema, zip(*rows))]
-        self.writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema), row_group_size=BATCH)
-        self.rows += len(rows)
+        self.writer.write_table(table, row_group_size=BATCH)
 
     def close(self) -> None:
-        if self.pending:
-            self._flush(self.pending)
-            self.pending = []
+        super().close()
         if self.writer is not None:
             self.writer.close()
 
@@ -138,29 +92,50 @@ WRITERS = {"jsonl": JsonlWriter, "parquet": ParquetWriter}
 
 
 class FileSet:
-    """One writer per (kind, split, format), named `<kind>/<split>.<ext>` under `folder`."""
+    """One writer per (kind, split, format), named `<kind>/<split>.<ext>` under `folder`. Row
+    tuples are buffered per (kind, split) and turned into a record batch once for all formats."""
 
     def __init__(self, folder: Path, schemas: dict[str, pa.Schema], formats: tuple[str, ...]):
         self.folder, self.schemas, self.formats = folder, schemas, formats
         self.writers: dict[str, JsonlWriter | ParquetWriter] = {}
+        self.pending: dict[tuple[str, str], list[tuple]] = {}
 
     def write(self, kind: str, split: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
+        if rows:
+            pending = self.pending.setdefault((kind, split), [])
+            pending.extend(rows)
+            if len(pending) >= BATCH:
+                self._convert(kind, split)
+
+    def write_batch(self, kind: str, split: str, batch: pa.RecordBatch) -> None:
+        """Rows as an Arrow record batch in the kind's schema."""
+        if batch.num_rows:
+            self._convert(kind, split)  # rows written before it go first
+            self._send(kind, split, batch)
+
+    def _convert(self, kind: str, split: str) -> None:
+        rows = self.pending.pop((kind, split), None)
+        if rows:
+            self._send(kind, split, record_batch(rows, self.schemas[kind]))
+
+    def _send(self, kind: str, split: str, batch: pa.RecordBatch) -> None:
         for fmt in self.formats:
             name = f"{kind}/{split}.{fmt}"  # the format names are the file extensions
             writer = self.writers.get(name)
             if writer is None:
                 writer = self.writers[name] = WRITERS[fmt](self.folder / name, self.schemas[kind])
-            writer.write(rows)
+            writer.write_batch(batch)
 
     def close(self) -> dict[str, int]:
         """{file name: rows}, sorted by name."""
+        for kind, split in list(self.pending):
+            self._convert(kind, split)
         for writer in self.writers.values():
             writer.close()
         return {name: self.writers[name].rows for name in sorted(self.writers)}
 
     def abort(self) -> None:
+        self.pending.clear()
         for writer in self.writers.values():
             try:
                 writer.close()

@@ -1,0 +1,125 @@
+"""JSON text of Arrow columns, computed column by column in Arrow's C++ kernels (pure: no
+Django, no I/O).
+
+`json_texts(array)` gives, for each value, the text `json.dumps(value, ensure_ascii=False)`
+gives for its Python value (a test checks them against each other); `jsonl_lines(batch)`
+one JSON object per row, keys in schema order, each line ending in "\\n". Python is called
+only where Arrow can't give Python's exact text: strings that need escaping (quotes,
+backslashes, control characters; usually few) and each distinct float (Python's shortest
+repr, "1.0", "1e-05", which Arrow's cast prints differently)."""
+import json
+from json.encoder import encode_basestring
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+# what encode_basestring escapes: the quote, the backslash and control characters
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _nulls_as_null(texts: pa.Array, array: pa.Array) -> pa.Array:
+    if array.null_count == 0:
+        return texts
+    return pc.if_else(pc.is_valid(array), texts, "null")
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    width = 8 if pa.types.is_large_string(array.type) else 4
+    return np.frombuffer(array.buffers()[1], dtype=np.int32 if width == 4 else np.int64, count=len(array) + 1, offset=array.offset * width)
+
+
+def _escaped(array: pa.Array) -> pa.Array:
+    """The values with what encode_basestring escapes escaped, quotes not added. The bytes are
+    searched with numpy (a pass over memory); only values that need it go through Python."""
+    data = array.buffers()[2]
+    if data is None or not len(array):
+        return array
+    offsets = _offsets(array)
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    found = np.flatnonzero((raw < 0x20) | (raw == 0x22) | (raw == 0x5C))
+    if not len(found):
+        return array
+    rows = np.unique(np.searchsorted(offsets, found + offsets[0], side="right") - 1)
+    needs = np.zeros(len(array), dtype=bool)
+    needs[rows] = True
+    escaped = [encode_basestring(s)[1:-1] for s in array.take(pa.array(rows)).to_pylist()]
+    return pc.replace_with_mask(array, pa.array(needs), pa.array(escaped, array.type))
+
+
+def _strings(array: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise('"', _escaped(array), '"', "")
+
+
+def _floats(array: pa.Array) -> pa.Array:
+    """Each distinct value (by its bits: 0.0 and -0.0 print differently) encoded once."""
+    bits = pc.cast(array, pa.float64()).view(pa.int64())
+    distinct = pc.unique(bits.drop_null())
+    texts = [_ENCODE(v) for v in np.asarray(distinct.to_numpy(), dtype=np.int64).view(np.float64).tolist()]
+    return pc.take(pa.array(texts, pa.string()), pc.index_in(bits, value_set=distinct))
+
+
+def _struct(array: pa.StructArray) -> pa.Array:
+    parts: list = []
+    for i, (field, child) in enumerate(zip(array.type, array.flatten())):
+        parts += [("{" if i == 0 else ", ") + _ENCODE(field.name) + ": ", json_texts(child)]
+    return pc.binary_join_element_wise(*parts, "}", "")
+
+
+def _list(array: pa.ListArray) -> pa.Array:
+    offsets = pc.subtract(array.offsets, array.offsets[0])  # a slice's offsets start past 0
+    values = json_texts(array.flatten())
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), ", ")
+    return pc.binary_join_element_wise("[", joined, "]", "")
+
+
+def json_texts(array: pa.Array) -> pa.Array:
+    """A string array without nulls: each value's JSON text (null as "null")."""
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        texts = _strings(array)
+    elif pa.types.is_integer(kind):
+        texts = pc.cast(array, pa.string())
+    elif pa.types.is_boolean(kind):
+        texts = pc.if_else(array, "true", "false")
+    elif pa.types.is_floating(kind):
+        texts = _floats(array)
+    elif pa.types.is_struct(kind):
+        texts = _struct(array)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        texts = _list(array)
+    elif pa.types.is_null(kind):
+        return pa.array(["null"] * len(array), pa.string())
+    else:
+        raise TypeError(f"no JSON text for Arrow type {kind}")
+    return _nulls_as_null(texts, array)
+
+
+def _inline_string(array: pa.Array) -> bool:
+    """A string column without nulls: its quotes go into the literals around it (no pass)."""
+    return (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) and array.null_count == 0
+
+
+def jsonl_lines(batch: pa.RecordBatch) -> memoryview:
+    """The UTF-8 bytes of the batch's rows as JSON lines: the text of
+    json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\\n" for each row.
+
+    The lines are laid out by one `take` over [the literals between values, then each column's
+    texts]: its result's data buffer is the file's bytes, in order."""
+    n, literals, texts = batch.num_rows, [], []
+    quote = ""
+    for i, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
+        inline = _inline_string(column)
+        literals.append(quote + ("{" if i == 0 else ", ") + _ENCODE(name) + ": " + ('"' if inline else ""))
+        texts.append(_escaped(column) if inline else json_texts(column))
+        quote = '"' if inline else ""
+    literals.append(quote + "}\n")
+    pieces = pa.concat_arrays([pa.array(literals, pa.string()), *[t.cast(pa.string()) for t in texts]])
+    k = len(texts)
+    order = np.empty((n, 2 * k + 1), dtype=np.int64)
+    order[:, 0::2] = np.arange(k + 1)
+    order[:, 1::2] = (k + 1) + np.arange(k) * n + np.arange(n)[:, None]
+    lines = pieces.take(pa.array(order.ravel()))
+    offsets = _offsets(lines)
+    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]
