@@ -13,7 +13,9 @@ def test_every_thread_uses_the_one_client_and_the_cache_works():
     def use():
         own = caches["default"]  # Django gives each thread its own cache object
         own.set("redis-pool-test", 41)
-        clients.append((id(own), own._cache.get_client(), own._cache.get_client(write=True)))
+        # the object itself, not its id: a finished thread's cache object could be freed and its
+        # id reused by the next thread's
+        clients.append((own, own._cache.get_client(), own._cache.get_client(write=True)))
 
     threads = [threading.Thread(target=use) for _ in range(3)]
     for thread in threads:
@@ -21,7 +23,7 @@ def test_every_thread_uses_the_one_client_and_the_cache_works():
     for thread in threads:
         thread.join()
 
-    assert len({cache_id for cache_id, _, _ in clients}) == 3
+    assert len({id(own) for own, _, _ in clients}) == 3
     assert len({id(client) for _, read, write in clients for client in (read, write)}) == 1
     assert cache.incr("redis-pool-test") == 42
     # The rate-limit counters use that same client (and so the same connections).

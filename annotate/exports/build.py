@@ -30,17 +30,21 @@ from config import __version__ as PREFARENA_VERSION
 from annotate.exports.columns import KINDS, schema_for, schema_json
 from annotate.exports.config import ExportConfig, ExportConfigInvalid, export_config_from_json
 from annotate.exports.manifest import BuildSummary, SourceSummary, dataset_card, manifest_json
+from annotate.exports.columnar import block_rows
 from annotate.exports.reading import (
+    Block,
     CampaignUnknown,
     arena_groups,
     arena_info,
     arena_votes,
+    block_groups,
     campaign_annotations,
-    campaign_groups,
+    campaign_blocks,
     campaigns_get,
     competence_by_pseudonym,
     gold_excluded,
     read_ahead,
+    reads_ahead,
     source_info,
 )
 from annotate.exports.rows import RowOptions, item_row_tuples
@@ -166,6 +170,10 @@ def _fewer_collections():
         gc.set_threshold(*before)
 
 
+def _judgments_in(unit) -> int:
+    return unit.judgments.num_rows if isinstance(unit, Block) else len(unit[1])
+
+
 def _write_files(
     snapshot: ExportSnapshot, config: ExportConfig, folder: Path, progress: Progress | None, progress_every: int
 ) -> BuildSummary:
@@ -183,20 +191,22 @@ def _write_files(
     counter = _Progress(snapshot.pk, total, progress, progress_every)
     sources = []
     plan = []
+    copy = reads_ahead()
     for campaign in campaigns:
         info = source_info(campaign)
-        groups = lambda c=campaign, i=info: campaign_groups(c, config, upto=upto, info=i, excluded=excluded[c.pk])  # noqa: E731
-        plan.append((info, groups, campaign))
+        blocks = lambda c=campaign, i=info: campaign_blocks(c, config, upto=upto, info=i, excluded=excluded[c.pk], copy=copy)  # noqa: E731
+        plan.append((info, blocks, campaign))
     if config.arena:
         plan.append((arena_info(), lambda: arena_groups(config, upto=snapshot.upto_vote_id), None))
     try:
-        for info, groups, campaign in plan:
+        for info, units, campaign in plan:
             weights = {}
             if config.unit == "item" and config.aggregation == "competence" and campaign is not None:
                 weights, info.competence_note = competence_by_pseudonym(campaign, upto=snapshot.upto_annotation_id)
             summary = SourceSummary(info)
             annotators = set()
-            for item, judgments in read_ahead(groups):
+
+            def write_group(item, judgments) -> None:
                 if scrub is not None:
                     item, judgments = _scrubbed(scrub, item, judgments)
                 out = item_row_tuples(item, judgments, options, weights)
@@ -214,6 +224,26 @@ def _write_files(
                     summary.items_multi += 1
                     summary.agreement_sum += out.agreement
                 counter.add(len(judgments))
+
+            for unit in read_ahead(units, _judgments_in):
+                if not isinstance(unit, Block):
+                    write_group(*unit)
+                    continue
+                fast = block_rows(unit.items, unit.judgments, options, schemas["preference"]) if scrub is None else None
+                if fast is None:  # not the common case: rows.py, one item at a time
+                    for item, judgments in block_groups(unit):
+                        write_group(item, judgments)
+                    continue
+                for split, batch in fast.preference.items():
+                    files.write_batch("preference", split, batch)
+                skipped["preference"].update(fast.skipped)
+                summary.items += fast.items
+                summary.judgments += unit.judgments.num_rows
+                annotators.update(fast.annotators)
+                summary.items_multi += len(fast.agreements_multi)
+                for agreement in fast.agreements_multi:  # one by one, as write_group adds them
+                    summary.agreement_sum += agreement
+                counter.add(unit.judgments.num_rows)
             summary.annotators = len(annotators)
             sources.append(summary)
         written = files.close()

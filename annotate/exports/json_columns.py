@@ -52,14 +52,6 @@ def _strings(array: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', _escaped(array), '"', "")
 
 
-def _floats(array: pa.Array) -> pa.Array:
-    """Each distinct value (by its bits: 0.0 and -0.0 print differently) encoded once."""
-    bits = pc.cast(array, pa.float64()).view(pa.int64())
-    distinct = pc.unique(bits.drop_null())
-    texts = [_ENCODE(v) for v in np.asarray(distinct.to_numpy(), dtype=np.int64).view(np.float64).tolist()]
-    return pc.take(pa.array(texts, pa.string()), pc.index_in(bits, value_set=distinct))
-
-
 def _struct(array: pa.StructArray) -> pa.Array:
     parts: list = []
     for i, (field, child) in enumerate(zip(array.type, array.flatten())):
@@ -68,8 +60,11 @@ def _struct(array: pa.StructArray) -> pa.Array:
 
 
 def _list(array: pa.ListArray) -> pa.Array:
+    values = array.flatten()
+    if not len(values):  # e.g. the aspects of most rows
+        return pa.nulls(len(array), pa.string()).fill_null("[]")
     offsets = pc.subtract(array.offsets, array.offsets[0])  # a slice's offsets start past 0
-    values = json_texts(array.flatten())
+    values = json_texts(values)
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, values), ", ")
     return pc.binary_join_element_wise("[", joined, "]", "")
 
@@ -83,8 +78,9 @@ def json_texts(array: pa.Array) -> pa.Array:
         texts = pc.cast(array, pa.string())
     elif pa.types.is_boolean(kind):
         texts = pc.if_else(array, "true", "false")
-    elif pa.types.is_floating(kind):
-        texts = _floats(array)
+    elif pa.types.is_floating(kind) or pa.types.is_dictionary(kind):
+        texts, index = _distinct(array)
+        return texts.take(pa.array(index))
     elif pa.types.is_struct(kind):
         texts = _struct(array)
     elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
@@ -96,30 +92,63 @@ def json_texts(array: pa.Array) -> pa.Array:
     return _nulls_as_null(texts, array)
 
 
-def _inline_string(array: pa.Array) -> bool:
-    """A string column without nulls: its quotes go into the literals around it (no pass)."""
-    return (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) and array.null_count == 0
+def _distinct(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(the JSON texts of the column's distinct values, then "null"; each row's index into
+    them): numbers, flags and dictionary columns hold few distinct values, so each is
+    encoded once. Floats are told apart by their bits (0.0 and -0.0 print differently)."""
+    if pa.types.is_dictionary(column.type):
+        texts, index = json_texts(column.dictionary), pc.fill_null(column.indices, -1)
+    else:
+        keys = pc.cast(column, pa.float64()).view(pa.int64()) if pa.types.is_floating(column.type) else column
+        distinct = pc.unique(keys.drop_null())
+        if pa.types.is_floating(column.type):
+            values = np.asarray(distinct.to_numpy(), dtype=np.int64).view(np.float64).tolist()
+            texts = pa.array([_ENCODE(v) for v in values], pa.string())
+        else:
+            texts = json_texts(distinct)
+        index = pc.fill_null(pc.index_in(keys, value_set=distinct), -1)
+    index = index.to_numpy(zero_copy_only=False).astype(np.int64)
+    index[index < 0] = len(texts)
+    return pa.concat_arrays([texts.cast(pa.string()), pa.array(["null"], pa.string())]), index
+
+
+def _pieces(column: pa.Array) -> tuple[pa.Array, np.ndarray | None, bool]:
+    """(texts, each row's index into them or None for row i -> text i, whether the texts
+    still need their quotes: strings without nulls, quoted by the literals around them)."""
+    kind = column.type
+    if pa.types.is_dictionary(kind) and column.null_count == 0 and pa.types.is_string(kind.value_type):
+        return _escaped(column.dictionary), column.indices.to_numpy(zero_copy_only=False).astype(np.int64), True
+    if pa.types.is_dictionary(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        texts, index = _distinct(column)
+        return texts, index, False
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and column.null_count == 0:
+        return _escaped(column), None, True
+    return json_texts(column), None, False
 
 
 def jsonl_lines(batch: pa.RecordBatch) -> memoryview:
     """The UTF-8 bytes of the batch's rows as JSON lines: the text of
-    json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\\n" for each row.
+    json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\\n" for each row (dictionary
+    columns as their values).
 
     The lines are laid out by one `take` over [the literals between values, then each column's
     texts]: its result's data buffer is the file's bytes, in order."""
-    n, literals, texts = batch.num_rows, [], []
+    n, literals, columns = batch.num_rows, [], []
     quote = ""
     for i, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
-        inline = _inline_string(column)
+        texts, index, inline = _pieces(column)
         literals.append(quote + ("{" if i == 0 else ", ") + _ENCODE(name) + ": " + ('"' if inline else ""))
-        texts.append(_escaped(column) if inline else json_texts(column))
+        columns.append((texts, index))
         quote = '"' if inline else ""
     literals.append(quote + "}\n")
-    pieces = pa.concat_arrays([pa.array(literals, pa.string()), *[t.cast(pa.string()) for t in texts]])
-    k = len(texts)
+    k, rows = len(columns), np.arange(n)
     order = np.empty((n, 2 * k + 1), dtype=np.int64)
     order[:, 0::2] = np.arange(k + 1)
-    order[:, 1::2] = (k + 1) + np.arange(k) * n + np.arange(n)[:, None]
+    base = k + 1
+    for c, (texts, index) in enumerate(columns):
+        order[:, 2 * c + 1] = base + (rows if index is None else index)
+        base += len(texts)
+    pieces = pa.concat_arrays([pa.array(literals, pa.string()), *[texts.cast(pa.string()) for texts, _ in columns]])
     lines = pieces.take(pa.array(order.ravel()))
     offsets = _offsets(lines)
     return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]

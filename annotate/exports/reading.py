@@ -1,9 +1,9 @@
-"""Judgments read from the database for an export, one item at a time, up to the snapshot's
-cut-off: campaigns (slug order), then arena votes.
+"""Judgments read from the database for an export, up to the snapshot's cut-off: campaigns
+(slug order) in blocks of whole items, then arena votes one battle at a time.
 
-Annotations stream through a server-side cursor ordered by (item id, annotation id); items
-and candidates are fetched for a chunk of items at once, so memory holds one chunk, not the
-export. Filters that need no whole item are applied in SQL; the item-level ones (minimum
+A campaign's annotations stream ordered by (item id, annotation id) into Arrow tables (COPY
+on PostgreSQL, copy_csv.py); items and candidates are fetched for a block's items at once, so
+memory holds a few blocks, not the export. Filters that need no whole item are applied in SQL; the item-level ones (minimum
 agreement, contenders of a pair) are applied by rows.py. Every query is bounded by the
 cut-off ids, so a rebuild reads exactly the same rows."""
 import contextlib
@@ -11,15 +11,20 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TypeVar
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection, connections, transaction
 from django.db.models import CharField, Count, F, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from annotate.exports.config import ExportConfig
+from annotate.exports.copy_csv import copy_tables
 from annotate.exports.manifest import SourceInfo
 from annotate.exports.rows import ItemRecord, JudgmentRecord
 from annotate.models import Annotation, AnnotationSource, Campaign, Candidate, Item
@@ -30,9 +35,9 @@ from arena.models import Response as ArenaResponse
 
 CHUNK = 2000  # annotations per server-side cursor fetch, and about the judgments per item lookup
 ARENA_CHUNK = 500  # votes per turns/responses lookup
-# Read-ahead: groups handed from the reader thread in batches of about READ_AHEAD_JUDGMENTS
+# Read-ahead: blocks or groups handed from the reader thread in batches of about READ_AHEAD_JUDGMENTS
 # judgments, at most READ_AHEAD_BATCHES waiting (a few MB), so memory stays bounded.
-READ_AHEAD_JUDGMENTS, READ_AHEAD_BATCHES = 2000, 4
+READ_AHEAD_JUDGMENTS, READ_AHEAD_BATCHES = 2000, 1
 ARENA = "arena"
 ARENA_STRENGTH = {str(Strength.SLIGHT): 1, str(Strength.CLEAR): 2, str(Strength.STRONG): 3}
 ARENA_VERDICT = {
@@ -41,6 +46,7 @@ ARENA_VERDICT = {
 }  # fmt: skip
 
 Group = tuple[ItemRecord, list[JudgmentRecord]]
+T = TypeVar("T")
 
 
 class CampaignUnknown(LookupError):
@@ -159,16 +165,6 @@ def campaign_annotations(campaign: Campaign, config: ExportConfig, *, upto: int,
     return query
 
 
-def _stream(queryset, chunk: int) -> Iterator[tuple]:
-    """The queryset's rows as plain tuples from a server-side cursor, without the ORM's
-    per-row converters (~3 us a row with three JSON columns, a third of a build)."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk):
-            yield from rows
-
-
 def _text(name: str):
     return Cast(name, TextField())
 
@@ -211,37 +207,90 @@ def _items(ids: list[int], campaign_id: int, slug: str, max_strength: int) -> di
     return out
 
 
-def campaign_groups(
-    campaign: Campaign, config: ExportConfig, *, upto: int, info: SourceInfo, excluded: set[int] | None = None
-) -> Iterator[Group]:
-    """(item, its judgments in annotation id order) for each item with a judgment that passes
-    the SQL filters, in item id order. `excluded` as for campaign_annotations."""
-    query = (
+ANNOTATION_TYPES = {
+    "item": pa.int64(), "annotator": pa.string(), "order": pa.string(), "verdict": pa.string(), "choice": pa.int64(),
+    "ranking": pa.string(), "strength": pa.int64(), "aspects": pa.string(), "rationale": pa.string(), "source": pa.string(),
+}  # fmt: skip
+BLOCK_BYTES = 2_000_000  # CSV bytes per COPY block: ~12k judgments (bench); sets the build's peak memory
+
+
+@dataclass
+class Block:
+    """Judgments of whole items: `judgments` (columns ANNOTATION_TYPES) sorted by item id, then
+    annotation id; `items` the ItemRecords of those items by id."""
+
+    items: dict[int, ItemRecord]
+    judgments: pa.Table
+
+
+def _annotation_query(campaign: Campaign, config: ExportConfig, *, upto: int, excluded: set[int] | None):
+    return (
         campaign_annotations(campaign, config, upto=upto, excluded=excluded)
         .annotate(order_t=_text("assignment__order"), ranking_t=_text("ranking"), aspects_t=_text("aspects"))
         .order_by("assignment__item_id", "id")
         .values_list("assignment__item_id", "assignment__annotator__pseudonym", "order_t", "verdict", "choice",
                      "ranking_t", "strength", "aspects_t", "rationale", "source")
     )  # fmt: skip
+
+
+def _tables(queryset, *, copy: bool) -> Iterator[pa.Table]:
+    """The queryset's rows as tables: with `copy`, by COPY on a connection of its own
+    (copy_csv.py; a COPY holds its connection, and the items are read beside it), else from a
+    server-side cursor, CHUNK rows turned into columns at a time."""
+    sql, params = queryset.query.sql_with_params()
+    if copy:
+        own = connection.get_new_connection(connection.get_connection_params())
+        try:
+            own.autocommit = True
+            yield from copy_tables(own, sql, params, ANNOTATION_TYPES, block_bytes=BLOCK_BYTES)
+        finally:
+            own.close()
+        return
+    schema = pa.schema(list(ANNOTATION_TYPES.items()))
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield pa.Table.from_arrays([pa.array(v, type=t) for v, t in zip(zip(*rows), schema.types)], schema=schema)
+
+
+def _whole_items(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """The same rows in tables that never split an item: each table's last item is held back
+    and joined to the next table."""
+    held = None
+    for table in tables:
+        if held is not None:
+            table = pa.concat_tables([held, table])
+        items = table.column("item").to_numpy()
+        cut = int(np.searchsorted(items, items[-1], side="left")) if len(items) else 0
+        held = table.slice(cut)
+        if cut:
+            yield table.slice(0, cut)
+    if held is not None and held.num_rows:
+        yield held
+
+
+def campaign_blocks(
+    campaign: Campaign, config: ExportConfig, *, upto: int, info: SourceInfo, excluded: set[int] | None = None, copy: bool = False
+) -> Iterator[Block]:
+    """Blocks of the items with a judgment that passes the SQL filters, in item id order, each
+    item's judgments in annotation id order. `excluded` as for campaign_annotations; `copy`:
+    read with COPY on a second connection (PostgreSQL, outside a transaction: reads_ahead())."""
+    query = _annotation_query(campaign, config, upto=upto, excluded=excluded)
+    for table in _whole_items(_tables(query, copy=copy)):
+        ids = pc.unique(table.column("item")).to_pylist()  # sorted: the table is
+        yield Block(_items(ids, campaign.pk, campaign.slug, info.max_strength), table)
+
+
+def block_groups(block: Block) -> Iterator[Group]:
+    """(item, its JudgmentRecords) for each item of the block: what rows.py takes."""
     orders: dict[str, tuple] = {}  # the few distinct permutations, parsed once
     loads = json.loads
-    pending: list[tuple[int, list[JudgmentRecord]]] = []
-    n_pending = 0
-
-    def flush() -> Iterator[Group]:
-        items = _items([item_id for item_id, _ in pending], campaign.pk, campaign.slug, info.max_strength)
-        for item_id, judgments in pending:
-            yield items[item_id], judgments
-
+    columns = [block.judgments.column(name).to_pylist() for name in ANNOTATION_TYPES]
     current, judgments = None, []
-    for item_id, name, order, verdict, choice, ranking, strength, aspects, rationale, source in _stream(query, CHUNK):
+    for item_id, name, order, verdict, choice, ranking, strength, aspects, rationale, source in zip(*columns):
         if item_id != current:
             if current is not None:
-                pending.append((current, judgments))
-                n_pending += len(judgments)
-                if n_pending >= CHUNK:
-                    yield from flush()
-                    pending, n_pending = [], 0
+                yield block.items[current], judgments
             current, judgments = item_id, []
         if source == AnnotationSource.IMPORTED:
             shown = None
@@ -254,9 +303,7 @@ def campaign_groups(
             loads(aspects) if aspects and aspects != "{}" else {}, rationale, shown,
         ))  # fmt: skip
     if current is not None:
-        pending.append((current, judgments))
-    if pending:
-        yield from flush()
+        yield block.items[current], judgments
 
 
 # --- arena ----------------------------------------------------------------------------------
@@ -347,17 +394,22 @@ def arena_groups(config: ExportConfig, *, upto: int) -> Iterator[Group]:
 _DONE = object()
 
 
-def read_ahead(groups: Callable[[], Iterator[Group]]) -> Iterator[Group]:
-    """The groups of `groups()`, read by a thread with its own database connection while the
-    caller builds and writes rows: psycopg releases the GIL while it waits on PostgreSQL, so
-    the database's time overlaps Python's (the bench, 1M judgments on 2 CPUs, reading
-    alone: Parquet 9.2 -> 7.8 s, JSONL 11.5 -> 10.8 s).
+def reads_ahead() -> bool:
+    """Whether read_ahead reads in a thread, with connections of its own (see there)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def read_ahead(units: Callable[[], Iterator[T]], weight: Callable[[T], int]) -> Iterator[T]:
+    """What `units()` yields (blocks or groups), read by a thread with its own database
+    connection while the caller builds and writes rows: psycopg releases the GIL while it
+    waits on PostgreSQL, so the database's time overlaps Python's. `weight(unit)` is its
+    judgments; units are handed over in batches of about READ_AHEAD_JUDGMENTS.
 
     Inside an atomic block (a test's uncommitted transaction, or a caller's) a second
-    connection would not see the data, and SQLite has one writer: there the groups are read
+    connection would not see the data, and SQLite has one writer: there the units are read
     inline, by the same code in the same order. An error in the reader is raised here."""
-    if connection.in_atomic_block or connection.vendor != "postgresql":
-        yield from groups()
+    if not reads_ahead():
+        yield from units()
         return
     batches: queue.Queue = queue.Queue(maxsize=READ_AHEAD_BATCHES)
     stop = threading.Event()
@@ -371,12 +423,12 @@ def read_ahead(groups: Callable[[], Iterator[Group]]) -> Iterator[Group]:
                 continue
         return False
 
-    def batched() -> Iterator[list[Group]]:
+    def batched() -> Iterator[list[T]]:
         batch, n = [], 0
-        with contextlib.closing(groups()) as read_groups:
-            for group in read_groups:
-                batch.append(group)
-                n += len(group[1])
+        with contextlib.closing(units()) as read_units:
+            for unit in read_units:
+                batch.append(unit)
+                n += weight(unit)
                 if n >= READ_AHEAD_JUDGMENTS:
                     yield batch
                     batch, n = [], 0

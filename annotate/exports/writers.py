@@ -23,16 +23,39 @@ def record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-class _Buffered:
-    """Record batches in, whole tables of BATCH rows out to `_emit` in row order, the rest at
-    close: a Parquet row group has BATCH rows however the rows came."""
+class JsonlWriter:
+    """JSON lines encoded column by column in Arrow (json_columns.jsonl_lines), written as the
+    rows come: lines don't depend on how rows are batched."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.rows, self.file = path, 0, None
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        if self.file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(self.path, "wb")
+        for start in range(0, batch.num_rows, BATCH):  # bounds the text held at once
+            self.file.write(jsonl_lines(batch.slice(start, BATCH)))
+        self.rows += batch.num_rows
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class ParquetWriter:
+    """Row groups of exactly BATCH rows however the rows came (the same rows give the same
+    file); dictionary columns are cast to the schema's plain types."""
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path, self.schema, self.rows = path, schema, 0
+        self.writer = None
         self.batches: list[pa.RecordBatch] = []
         self.n_batched = 0
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
+        if batch.schema != self.schema:
+            batch = batch.cast(self.schema)
         self.batches.append(batch)
         self.n_batched += batch.num_rows
         if self.n_batched >= BATCH:
@@ -43,47 +66,16 @@ class _Buffered:
             return
         table = pa.Table.from_batches(self.batches, schema=self.schema)
         while table.num_rows >= BATCH or (final and table.num_rows):
-            if self.rows == 0:
+            if self.writer is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._emit(table.slice(0, BATCH))
+                self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+            self.writer.write_table(table.slice(0, BATCH), row_group_size=BATCH)
             self.rows += min(BATCH, table.num_rows)
             table = table.slice(BATCH)
         self.batches, self.n_batched = table.to_batches(), table.num_rows
 
-    def _emit(self, table: pa.Table) -> None:
-        raise NotImplementedError
-
     def close(self) -> None:
         self._drain(final=True)
-
-
-class JsonlWriter(_Buffered):
-    """JSON lines encoded column by column in Arrow (json_columns.jsonl_lines)."""
-
-    file = None
-
-    def _emit(self, table: pa.Table) -> None:
-        if self.file is None:
-            self.file = open(self.path, "wb")
-        for batch in table.to_batches():
-            self.file.write(jsonl_lines(batch))
-
-    def close(self) -> None:
-        super().close()
-        if self.file is not None:
-            self.file.close()
-
-
-class ParquetWriter(_Buffered):
-    writer = None
-
-    def _emit(self, table: pa.Table) -> None:
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self.writer.write_table(table, row_group_size=BATCH)
-
-    def close(self) -> None:
-        super().close()
         if self.writer is not None:
             self.writer.close()
 

@@ -59,14 +59,14 @@ def answer_for(k: int, n_candidates: int) -> dict:
     return {"verdict": "CANDIDATE", "choice": k % 2, "strength": 1 + k % 3, "aspects": aspects, "rationale": rationale}
 
 
-def work(annotator, rng, start: int) -> int:
+def work(annotator, rng, start: int, answer=answer_for) -> int:
     k = start
     while True:
         try:
             lease = assignment_next(annotator_id=annotator.pk, rng=rng)
         except errors.NoItemsLeft:
             return k
-        annotation_submit(annotator_id=annotator.pk, assignment_id=lease.pk, answer=answer_for(k, lease.item.n_candidates))
+        annotation_submit(annotator_id=annotator.pk, assignment_id=lease.pk, answer=answer(k, lease.item.n_candidates))
         k += 1
 
 
@@ -315,7 +315,7 @@ KILLABLE = """
 import sys, time, django
 django.setup()
 from annotate.exports import build, reading
-reading.CHUNK = 1
+reading.BLOCK_BYTES = 1  # a block per item
 build.export_build(snapshot_id=sys.argv[1], progress=lambda done, total: time.sleep(0.3), progress_every=1)
 """
 
@@ -353,10 +353,11 @@ def test_reading_ahead_in_a_thread_gives_the_same_files_as_reading_inline(django
     seed(django_user_model)
     monkeypatch.setattr(reading, "READ_AHEAD_JUDGMENTS", 1)  # many small batches, the queue often full
     monkeypatch.setattr(reading, "READ_AHEAD_BATCHES", 1)
+    monkeypatch.setattr(reading, "BLOCK_BYTES", 1)
     readers = []
-    groups = reading.campaign_groups
-    monkeypatch.setattr(reading, "campaign_groups", lambda *a, **k: (readers.append(threading.current_thread().name), groups(*a, **k))[1])
-    monkeypatch.setattr(build_module, "campaign_groups", reading.campaign_groups)
+    blocks = reading.campaign_blocks
+    monkeypatch.setattr(reading, "campaign_blocks", lambda *a, **k: (readers.append(threading.current_thread().name), blocks(*a, **k))[1])
+    monkeypatch.setattr(build_module, "campaign_blocks", reading.campaign_blocks)
     config = dict(ALL, formats=("jsonl", "parquet"), kto=True)
     threaded = build(**config)
     with transaction.atomic():  # a second connection would not see this transaction: read inline
@@ -374,6 +375,7 @@ def test_an_error_on_either_side_of_the_read_ahead_fails_the_build(django_user_m
     seed(django_user_model)
     monkeypatch.setattr(reading, "READ_AHEAD_JUDGMENTS", 1)
     monkeypatch.setattr(reading, "READ_AHEAD_BATCHES", 1)
+    monkeypatch.setattr(reading, "BLOCK_BYTES", 1)  # a block per item: the COPY is mid-way at the error
     calls = []
 
     def broken(*args, **kwargs):
@@ -395,3 +397,47 @@ def test_an_error_on_either_side_of_the_read_ahead_fails_the_build(django_user_m
     assert failed.status == ExportStatus.FAILED and failed.error == "RuntimeError: disk on fire"
     assert not list(Path(settings.EXPORT_DIR).glob("*"))
     assert not reader_threads()  # stopped and joined, its connection closed
+
+
+# --- the columnar rows (common case) against rows.py, through both ways of reading ----------
+TRICKY = ["", "null", "N/A", "a,b", 'said "no"\nthen, yes', "é 😀 \\ back", "NULL", "  "]
+
+
+def plain_answer(k: int, n_candidates: int) -> dict:
+    """No aspects: the common case that columnar.block_rows takes."""
+    if k % 7 == 3:
+        return {"verdict": "TIE"}
+    if k % 7 == 5:
+        return {"verdict": "BOTH_BAD"}
+    return {"verdict": "CANDIDATE", "choice": k % 2, "strength": 1 + k % 3, "rationale": TRICKY[k % len(TRICKY)]}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("options", [{}, {"test_fraction": 0.4, "min_item_agreement": 0.6, "exclude_ties": True}])
+def test_the_columnar_rows_give_the_bytes_of_rows_py(django_user_model, monkeypatch, options):
+    """Read by COPY in a thread (not in a transaction) and built by columnar.block_rows, read by
+    a cursor inline (in a transaction), and built by rows.py item by item: the same files."""
+    campaign = campaign_make(slug="plain", n_items=9, overlap=3, questions={"rationale": "optional", "strength": True})
+    rng, k = np.random.default_rng(3), 0
+    for name in ("ann", "ben", "cat"):
+        k = work(annotator_join(campaign=campaign, user=django_user_model.objects.create_user(name)), rng, k, plain_answer)
+    config = dict(campaigns=("plain",), formats=("jsonl", "parquet"), **options)
+    taken = []
+    block_rows = build_module.block_rows
+    monkeypatch.setattr(build_module, "block_rows", lambda *a: taken.append(1) or block_rows(*a))
+    columnar = build(**config)
+    assert taken and all(taken)
+    with transaction.atomic():
+        inline = build(**config)
+    monkeypatch.setattr(build_module, "block_rows", lambda *a: None)  # every item through rows.py
+    generic = build(**config)
+    data = lambda snapshot: {name: digest for name, digest in digests(snapshot).items() if "/" in name}  # noqa: E731
+    assert data(columnar) == data(inline) == data(generic) and data(columnar)
+    assert columnar.manifest["rows"] == generic.manifest["rows"] and columnar.manifest["skipped"] == generic.manifest["skipped"]
+    assert columnar.manifest["sources"] == generic.manifest["sources"]
+    if not options:
+        rationales = {r["rationale"] for r in jsonl(export_dir(columnar.pk) / "preference/train.jsonl")}
+        assert {"null", "N/A", "", 'said "no"\nthen, yes'} <= rationales  # text, not NULL, through COPY's CSV
+    else:
+        assert set(columnar.manifest["rows"]["preference"]) == {"train", "test"}
+        assert {"below_min_item_agreement", "both_bad"} <= set(columnar.manifest["skipped"]["preference"])

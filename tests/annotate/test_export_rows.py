@@ -307,3 +307,80 @@ def test_jsonl_lines_of_every_schema_equal_json_dumps(form, unit, kind):
     for part, expected in ((batch, rows), (batch.slice(7, 100), rows[7:107])):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected)
         assert bytes(jsonl_lines(part)).decode("utf-8") == text
+
+
+# --- columnar.block_rows: rows.judgment_rows for a block of items at once -------------------
+def _block(groups):
+    """(items by id, the judgments table reading.py gives) for [(item, judgments), ...]."""
+    import json
+
+    import pyarrow as pa
+
+    from annotate.exports.reading import ANNOTATION_TYPES
+
+    rows = []
+    for item_id, (_, judgments) in enumerate(groups, start=1):
+        for j in judgments:
+            rows.append({
+                "item": item_id, "annotator": j.annotator, "order": json.dumps(list(j.order or (0, 1))), "verdict": j.verdict,
+                "choice": j.choice, "ranking": json.dumps(list(j.ranking)) if j.ranking else None, "strength": j.strength,
+                "aspects": json.dumps(j.aspects) if j.aspects else "{}", "rationale": j.rationale,
+                "source": "IMPORTED" if j.order is None else "APP",
+            })  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=pa.schema(list(ANNOTATION_TYPES.items())))
+    return {i: item for i, (item, _) in enumerate(groups, start=1)}, table
+
+
+def _item(n: int, **kw) -> ItemRecord:
+    return ItemRecord(source="c", item_id=f"c/{n}", messages=({"role": "user", "content": f"Q{n % 3}"},),
+                      candidates=(f"x{n}", f"y{n}"), models=("mx", "") if n % 2 else ("", "my"), max_strength=kw.get("max_strength", 3))  # fmt: skip
+
+
+COMMON_GROUPS = [
+    (_item(1), [J(choice=0, strength=2, order=(1, 0), rationale="r", annotator="a"), J(choice=1, order=None, annotator="b"),
+                J("TIE", annotator="c"), J(choice=1, strength=0, annotator="d")]),
+    (_item(2), [J("BOTH_BAD", annotator="a"), J("NONE", annotator=None)]),
+    (_item(3), [J(choice=1, strength=3, order=(0, 1), annotator="a")]),
+    (_item(4, max_strength=0), [J(choice=0, strength=1, annotator="e"), J(choice=0, strength=2, annotator="f"), J(choice=1, annotator="g")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options", [RowOptions(), RowOptions(test_fraction=0.5, split_key=b"k", min_item_agreement=0.6), RowOptions(min_item_agreement=1.0)]
+)
+def test_block_rows_give_judgment_rows_rows_skips_and_figures(options):
+    from annotate.exports.columnar import block_rows
+    from annotate.exports.columns import schema_for
+
+    schema = schema_for(kind="preference", unit="judgment", form="text")
+    out = block_rows(*_block(COMMON_GROUPS), options, schema)
+    expected, skipped, multi = {}, Counter(), []
+    for item, judgments in COMMON_GROUPS:
+        rows = judgment_rows(item, judgments, options)
+        expected.setdefault(rows.split, []).extend(rows.preference)
+        skipped.update(rows.skipped_preference)
+        if rows.n_votes >= 2:
+            multi.append(rows.agreement)
+    got = {split: [tuple(r.values()) for r in batch.cast(schema).to_pylist()] for split, batch in out.preference.items()}
+    assert got == {split: rows for split, rows in expected.items() if rows}
+    assert out.skipped == skipped and out.agreements_multi == multi and out.items == len(COMMON_GROUPS)
+    assert out.annotators == {"a", "b", "c", "d", "e", "f", "g"}
+
+
+@pytest.mark.parametrize(
+    "groups, options",
+    [
+        (COMMON_GROUPS, RowOptions(kto=True)),
+        (COMMON_GROUPS, RowOptions(form="conversational")),
+        (COMMON_GROUPS, RowOptions(contenders=frozenset({"mx"}))),
+        (COMMON_GROUPS, RowOptions(unit="item")),
+        ([(ITEM, [J(choice=0)])], RowOptions()),  # three candidates
+        ([(PAIR, [J("RANKED", ranking=(1, 0))])], RowOptions()),
+        ([(PAIR, [J(choice=0, aspects={"s": 0})])], RowOptions()),
+    ],
+)
+def test_block_rows_leave_anything_but_the_common_case_to_rows_py(groups, options):
+    from annotate.exports.columnar import block_rows
+    from annotate.exports.columns import schema_for
+
+    assert block_rows(*_block(groups), options, schema_for(kind="preference", unit=options.unit, form=options.form)) is None
