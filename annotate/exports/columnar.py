@@ -33,7 +33,6 @@ from annotate.exports.rows import (
 # label codes: a candidate index (0, 1), then these; NONE has no label
 _CODES = {"CANDIDATE": -2, TIE: 2, BOTH_BAD: 3, "NONE": -1}
 _SKIPS = {2: SKIP_TIE, 3: SKIP_BOTH_BAD, -1: SKIP_NO_CHOICE}
-IMPORTED = "IMPORTED"
 
 
 @dataclass
@@ -61,8 +60,8 @@ def _eligible(options: RowOptions, items: Sequence[ItemRecord], verdicts: pa.Arr
     return pc.all(pc.fill_null(pc.equal(aspects, "{}"), True)).as_py()
 
 
-def _positions(orders: pa.Array, imported: np.ndarray, candidates: np.ndarray) -> pa.Array:
-    """order.index(candidate), null for imported judgments (no order) or one not shown."""
+def _positions(orders: pa.Array, candidates: np.ndarray) -> pa.Array:
+    """order.index(candidate), null without an order (imported judgments) or for one not shown."""
     encoded = pc.dictionary_encode(pc.fill_null(orders, "[]"))
     table = np.full((len(encoded.dictionary), 2), -1, dtype=np.int64)
     for code, text in enumerate(encoded.dictionary.to_pylist()):
@@ -70,13 +69,13 @@ def _positions(orders: pa.Array, imported: np.ndarray, candidates: np.ndarray) -
         for c in (0, 1):
             table[code, c] = order.index(c) if c in order else -1
     positions = table[encoded.indices.to_numpy(zero_copy_only=False), candidates]
-    return pa.array(positions, pa.int64(), mask=imported | (positions < 0))
+    return pa.array(positions, pa.int64(), mask=positions < 0)
 
 
 def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, options: RowOptions, schema: pa.Schema) -> BlockRows | None:
-    """The rows of a block, in `schema`'s columns (strings of items as dictionary arrays): `judgments` (item id, annotator, order, verdict, choice, strength,
-    aspects, rationale, source columns) sorted by item then annotation id, `items_by_id` their
-    items; None when the block is not the common case."""
+    """The rows of a block in `schema`'s columns (item strings as dictionary arrays), or None
+    when the block is not the common case. `judgments`: reading.ANNOTATION_TYPES columns,
+    sorted by item then annotation id; `items_by_id`: their items."""
     item_ids = judgments.column("item").to_numpy()
     unique_ids = np.unique(item_ids)
     items = [items_by_id[i] for i in unique_ids.tolist()]
@@ -99,8 +98,7 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
 
     out = BlockRows(preference={}, items=n_items)
     out.agreements_multi = agreement[n_votes >= 2].tolist()
-    names = pc.unique(judgments.column("annotator").drop_null()).to_pylist()
-    out.annotators = {name for name in names if name}
+    out.annotators = set(pc.unique(judgments.column("annotator").drop_null()).to_pylist())
 
     kept_item = np.ones(n_items, dtype=bool)
     if options.min_item_agreement > 0:
@@ -127,7 +125,6 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
     row_agreement = agreement[row_item]
     with np.errstate(invalid="ignore", divide="ignore"):
         margin = np.where((strength_np > 0) & (max_strength > 0), strength_np / max_strength * row_agreement, 0.0)
-    imported = pc.equal(judgments.column("source").take(rows), IMPORTED).to_numpy(zero_copy_only=False)
     orders = judgments.column("order").take(rows).combine_chunks()
     # Columns of item values are dictionary arrays (values per item, indices per row): the
     # JSONL writer encodes each value once, the Parquet writer casts them to plain strings.
@@ -147,8 +144,8 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
         "aspects": pa.ListArray.from_arrays(np.zeros(len(rows) + 1, dtype=np.int32), pa.array([], ASPECTS.value_type), type=ASPECTS),
         "chosen_model": per_item(models, row_item * 2 + chosen),
         "rejected_model": per_item(models, row_item * 2 + 1 - chosen),
-        "chosen_position": _positions(orders, imported, chosen),
-        "rejected_position": _positions(orders, imported, 1 - chosen),
+        "chosen_position": _positions(orders, chosen),
+        "rejected_position": _positions(orders, 1 - chosen),
         "annotator": judgments.column("annotator").take(rows).combine_chunks(),
         "item_agreement": pa.array(row_agreement, pa.float64()),
         "n_votes": pa.array(n_votes[row_item], pa.int64()),

@@ -38,3 +38,9 @@ def schema_for(*, kind: str, unit: str, form: str) -> pa.Schema:
 def schema_json(schema: pa.Schema) -> list[dict]:
     """[{name, type}] with Arrow's type names, e.g. list<item: string>."""
     return [{"name": f.name, "type": str(f.type)} for f in schema]
+
+
+def record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """Row tuples in schema order as one record batch (pa.array per column, in C)."""
+    arrays = [pa.array(values, type=field.type) for field, values in zip(schema, zip(*rows))]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -3,8 +3,8 @@
 
 A campaign's annotations stream ordered by (item id, annotation id) into Arrow tables (COPY
 on PostgreSQL, copy_csv.py); items and candidates are fetched for a block's items at once, so
-memory holds a few blocks, not the export. Filters that need no whole item are applied in SQL; the item-level ones (minimum
-agreement, contenders of a pair) are applied by rows.py. Every query is bounded by the
+memory holds a few blocks, not the export. Filters that need no whole item are applied in
+SQL; the item-level ones (minimum agreement, contenders of a pair) are applied by rows.py. Every query is bounded by the
 cut-off ids, so a rebuild reads exactly the same rows."""
 import contextlib
 import json
@@ -19,10 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, connections, transaction
-from django.db.models import CharField, Count, F, Q, TextField
+from django.db.models import Case, CharField, Count, F, Q, TextField, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
+from annotate.exports.columns import record_batch
 from annotate.exports.config import ExportConfig
 from annotate.exports.copy_csv import copy_tables
 from annotate.exports.manifest import SourceInfo
@@ -33,7 +34,7 @@ from annotate.questions import questions_from_json
 from arena.models import ResponseStatus, Side, Strength, Turn, Vote, Winner
 from arena.models import Response as ArenaResponse
 
-CHUNK = 2000  # annotations per server-side cursor fetch, and about the judgments per item lookup
+CHUNK = 2000  # annotations per server-side cursor fetch (reads without COPY)
 ARENA_CHUNK = 500  # votes per turns/responses lookup
 # Read-ahead: blocks or groups handed from the reader thread in batches of about READ_AHEAD_JUDGMENTS
 # judgments, at most READ_AHEAD_BATCHES waiting (a few MB), so memory stays bounded.
@@ -207,9 +208,10 @@ def _items(ids: list[int], campaign_id: int, slug: str, max_strength: int) -> di
     return out
 
 
+# `order` is null for imported judgments: their display order is unknown.
 ANNOTATION_TYPES = {
     "item": pa.int64(), "annotator": pa.string(), "order": pa.string(), "verdict": pa.string(), "choice": pa.int64(),
-    "ranking": pa.string(), "strength": pa.int64(), "aspects": pa.string(), "rationale": pa.string(), "source": pa.string(),
+    "ranking": pa.string(), "strength": pa.int64(), "aspects": pa.string(), "rationale": pa.string(),
 }  # fmt: skip
 BLOCK_BYTES = 2_000_000  # CSV bytes per COPY block: ~12k judgments (bench); sets the build's peak memory
 
@@ -226,10 +228,13 @@ class Block:
 def _annotation_query(campaign: Campaign, config: ExportConfig, *, upto: int, excluded: set[int] | None):
     return (
         campaign_annotations(campaign, config, upto=upto, excluded=excluded)
-        .annotate(order_t=_text("assignment__order"), ranking_t=_text("ranking"), aspects_t=_text("aspects"))
+        .annotate(
+            order_t=Case(When(source=AnnotationSource.IMPORTED, then=None), default=_text("assignment__order")),
+            ranking_t=_text("ranking"), aspects_t=_text("aspects"),
+        )
         .order_by("assignment__item_id", "id")
         .values_list("assignment__item_id", "assignment__annotator__pseudonym", "order_t", "verdict", "choice",
-                     "ranking_t", "strength", "aspects_t", "rationale", "source")
+                     "ranking_t", "strength", "aspects_t", "rationale")
     )  # fmt: skip
 
 
@@ -250,7 +255,7 @@ def _tables(queryset, *, copy: bool) -> Iterator[pa.Table]:
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
-            yield pa.Table.from_arrays([pa.array(v, type=t) for v, t in zip(zip(*rows), schema.types)], schema=schema)
+            yield pa.Table.from_batches([record_batch(rows, schema)])
 
 
 def _whole_items(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
@@ -287,17 +292,14 @@ def block_groups(block: Block) -> Iterator[Group]:
     loads = json.loads
     columns = [block.judgments.column(name).to_pylist() for name in ANNOTATION_TYPES]
     current, judgments = None, []
-    for item_id, name, order, verdict, choice, ranking, strength, aspects, rationale, source in zip(*columns):
+    for item_id, name, order, verdict, choice, ranking, strength, aspects, rationale in zip(*columns):
         if item_id != current:
             if current is not None:
                 yield block.items[current], judgments
             current, judgments = item_id, []
-        if source == AnnotationSource.IMPORTED:
-            shown = None
-        else:
-            shown = orders.get(order)
-            if shown is None:
-                shown = orders[order] = tuple(loads(order))
+        shown = orders.get(order)
+        if shown is None and order is not None:
+            shown = orders[order] = tuple(loads(order))
         judgments.append(JudgmentRecord(
             name, verdict, choice, tuple(loads(ranking)) if ranking else None, strength,
             loads(aspects) if aspects and aspects != "{}" else {}, rationale, shown,

@@ -12,15 +12,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from annotate.exports.columns import record_batch
 from annotate.exports.json_columns import jsonl_lines
 
 BATCH = 10_000  # rows per Parquet row group / record batch (and JSONL lines per write); ~10 MB at most in memory
-
-
-def record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
-    """Row tuples in schema order as one record batch (pa.array per column, in C)."""
-    arrays = [pa.array(values, type=field.type) for field, values in zip(schema, zip(*rows))]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 class JsonlWriter:

@@ -202,7 +202,8 @@ def test_jsonl_lines_equal_json_dumps(tmp_path):
     import json
 
     from annotate.exports.columns import schema_for
-    from annotate.exports.writers import JsonlWriter, record_batch
+    from annotate.exports.columns import record_batch
+    from annotate.exports.writers import JsonlWriter
 
     schema = schema_for(kind="preference", unit="judgment", form="conversational")
     prompt = [{"role": "user", "content": 'Ünïcødé "quotes" \\ back\nslash \u2028 \x07 😀'}]
@@ -322,10 +323,9 @@ def _block(groups):
     for item_id, (_, judgments) in enumerate(groups, start=1):
         for j in judgments:
             rows.append({
-                "item": item_id, "annotator": j.annotator, "order": json.dumps(list(j.order or (0, 1))), "verdict": j.verdict,
-                "choice": j.choice, "ranking": json.dumps(list(j.ranking)) if j.ranking else None, "strength": j.strength,
-                "aspects": json.dumps(j.aspects) if j.aspects else "{}", "rationale": j.rationale,
-                "source": "IMPORTED" if j.order is None else "APP",
+                "item": item_id, "annotator": j.annotator, "order": json.dumps(list(j.order)) if j.order else None,
+                "verdict": j.verdict, "choice": j.choice, "ranking": json.dumps(list(j.ranking)) if j.ranking else None,
+                "strength": j.strength, "aspects": json.dumps(j.aspects) if j.aspects else "{}", "rationale": j.rationale,
             })  # fmt: skip
     table = pa.Table.from_pylist(rows, schema=pa.schema(list(ANNOTATION_TYPES.items())))
     return {i: item for i, (item, _) in enumerate(groups, start=1)}, table
