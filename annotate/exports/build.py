@@ -204,7 +204,6 @@ def _write_files(
             if config.unit == "item" and config.aggregation == "competence" and campaign is not None:
                 weights, info.competence_note = competence_by_pseudonym(campaign, upto=snapshot.upto_annotation_id)
             summary = SourceSummary(info)
-            annotators = set()
 
             def write_group(item, judgments) -> None:
                 if scrub is not None:
@@ -217,34 +216,29 @@ def _write_files(
                     files.write("kto", out.split, out.kto)
                     if out.skipped_kto:
                         skipped["kto"].update(out.skipped_kto)
-                summary.items += 1
-                summary.judgments += len(judgments)
-                annotators.update(j.annotator for j in judgments if j.annotator)
-                if out.n_votes >= 2:
-                    summary.items_multi += 1
-                    summary.agreement_sum += out.agreement
+                multi = (out.agreement,) if out.n_votes >= 2 else ()
+                summary.add(items=1, judgments=len(judgments), names=(j.annotator for j in judgments), agreements=multi)
                 counter.add(len(judgments))
 
-            for unit in read_ahead(units, _judgments_in):
-                if not isinstance(unit, Block):
-                    write_group(*unit)
-                    continue
-                fast = block_rows(unit.items, unit.judgments, options, schemas["preference"]) if scrub is None else None
-                if fast is None:  # not the common case: rows.py, one item at a time
-                    for item, judgments in block_groups(unit):
+            def write_block(block: Block) -> None:
+                # the common case in Arrow (not with scrubbing, which rewrites texts item by item)
+                out = block_rows(block.items, block.judgments, options, schemas["preference"]) if scrub is None else None
+                if out is None:
+                    for item, judgments in block_groups(block):
                         write_group(item, judgments)
-                    continue
-                for split, batch in fast.preference.items():
+                    return
+                for split, batch in out.preference.items():
                     files.write_batch("preference", split, batch)
-                skipped["preference"].update(fast.skipped)
-                summary.items += fast.items
-                summary.judgments += unit.judgments.num_rows
-                annotators.update(fast.annotators)
-                summary.items_multi += len(fast.agreements_multi)
-                for agreement in fast.agreements_multi:  # one by one, as write_group adds them
-                    summary.agreement_sum += agreement
-                counter.add(unit.judgments.num_rows)
-            summary.annotators = len(annotators)
+                skipped["preference"].update(out.skipped)
+                n = block.judgments.num_rows
+                summary.add(items=out.items, judgments=n, names=out.annotators, agreements=out.agreements_multi)
+                counter.add(n)
+
+            for unit in read_ahead(units, _judgments_in):
+                if isinstance(unit, Block):
+                    write_block(unit)
+                else:
+                    write_group(*unit)
             sources.append(summary)
         written = files.close()
     except BaseException:

@@ -4,6 +4,7 @@ snapshot gives the same bytes; the build and finish times live on the snapshot r
 Both are built from plain data (`BuildSummary`), without Django."""
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 FIELD_HELP = {
@@ -61,9 +62,23 @@ class SourceSummary:
     info: SourceInfo
     judgments: int = 0
     items: int = 0
-    annotators: int = 0
+    names: set = field(default_factory=set, repr=False)  # annotator pseudonyms seen
     items_multi: int = 0  # items with two or more labelled judgments
     agreement_sum: float = 0.0  # over those items
+
+    @property
+    def annotators(self) -> int:
+        return len(self.names)
+
+    def add(self, *, items: int, judgments: int, names: Iterable, agreements: Iterable[float]) -> None:
+        """Counts read items; `agreements`: of those with two or more labelled judgments, in
+        item order (added one by one: the same float sum however the items were grouped)."""
+        self.items += items
+        self.judgments += judgments
+        self.names.update(name for name in names if name)
+        for agreement in agreements:
+            self.items_multi += 1
+            self.agreement_sum += agreement
 
     def to_json(self) -> dict:
         mean = round(self.agreement_sum / self.items_multi, 4) if self.items_multi else None
