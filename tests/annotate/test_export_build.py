@@ -422,9 +422,15 @@ def test_the_columnar_rows_give_the_bytes_of_rows_py(django_user_model, monkeypa
     for name in ("ann", "ben", "cat"):
         k = work(annotator_join(campaign=campaign, user=django_user_model.objects.create_user(name)), rng, k, plain_answer)
     config = dict(campaigns=("plain",), formats=("jsonl", "parquet"), **options)
-    taken = []
+    taken = []  # per block: whether block_rows built it (not None)
     block_rows = build_module.block_rows
-    monkeypatch.setattr(build_module, "block_rows", lambda *a: taken.append(1) or block_rows(*a))
+
+    def recorded(*args):
+        out = block_rows(*args)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(build_module, "block_rows", recorded)
     columnar = build(**config)
     assert taken and all(taken)
     with transaction.atomic():
