@@ -15,8 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-# what encode_basestring escapes: the quote, the backslash and control characters
-_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 
 
 def _nulls_as_null(texts: pa.Array, array: pa.Array) -> pa.Array:
@@ -31,8 +29,9 @@ def _offsets(array: pa.Array) -> np.ndarray:
 
 
 def _escaped(array: pa.Array) -> pa.Array:
-    """The values with what encode_basestring escapes escaped, quotes not added. The bytes are
-    searched with numpy (a pass over memory); only values that need it go through Python."""
+    """The values with what encode_basestring escapes (the quote, the backslash, control
+    characters) escaped, quotes not added. The bytes are searched with numpy (a pass over
+    memory); only values that need it go through Python."""
     data = array.buffers()[2]
     if data is None or not len(array):
         return array
@@ -53,10 +52,7 @@ def _strings(array: pa.Array) -> pa.Array:
 
 
 def _struct(array: pa.StructArray) -> pa.Array:
-    parts: list = []
-    for i, (field, child) in enumerate(zip(array.type, array.flatten())):
-        parts += [("{" if i == 0 else ", ") + _ENCODE(field.name) + ": ", json_texts(child)]
-    return pc.binary_join_element_wise(*parts, "}", "")
+    return _objects([field.name for field in array.type], array.flatten(), end="}")
 
 
 def _list(array: pa.ListArray) -> pa.Array:
@@ -126,29 +122,36 @@ def _pieces(column: pa.Array) -> tuple[pa.Array, np.ndarray | None, bool]:
     return json_texts(column), None, False
 
 
-def jsonl_lines(batch: pa.RecordBatch) -> memoryview:
-    """The UTF-8 bytes of the batch's rows as JSON lines: the text of
-    json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\\n" for each row (dictionary
-    columns as their values).
-
-    The lines are laid out by one `take` over [the literals between values, then each column's
-    texts]: its result's data buffer is the file's bytes, in order."""
-    n, literals, columns = batch.num_rows, [], []
+def _objects(names: list[str], columns: list[pa.Array], *, end: str) -> pa.Array:
+    """Each row's JSON object {"name": value, …} followed by `end` ("}" closes it, "}\\n" a JSON
+    line): one `take` over [the literals between values, then each column's texts] lays out
+    all rows in one buffer, which the result's rows share."""
+    n, literals, pieces = len(columns[0]) if columns else 0, [], []
     quote = ""
-    for i, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
+    for i, (name, column) in enumerate(zip(names, columns)):
         texts, index, inline = _pieces(column)
         literals.append(quote + ("{" if i == 0 else ", ") + _ENCODE(name) + ": " + ('"' if inline else ""))
-        columns.append((texts, index))
+        pieces.append((texts, index))
         quote = '"' if inline else ""
-    literals.append(quote + "}\n")
-    k, rows = len(columns), np.arange(n)
+    literals.append(quote + ("" if pieces else "{") + end)
+    k, rows = len(pieces), np.arange(n)
     order = np.empty((n, 2 * k + 1), dtype=np.int64)
     order[:, 0::2] = np.arange(k + 1)
     base = k + 1
-    for c, (texts, index) in enumerate(columns):
+    for c, (texts, index) in enumerate(pieces):
         order[:, 2 * c + 1] = base + (rows if index is None else index)
         base += len(texts)
-    pieces = pa.concat_arrays([pa.array(literals, pa.string()), *[texts.cast(pa.string()) for texts, _ in columns]])
-    lines = pieces.take(pa.array(order.ravel()))
+    every = pa.concat_arrays([pa.array(literals, pa.string()), *[texts.cast(pa.string()) for texts, _ in pieces]])
+    laid_out = every.take(pa.array(order.ravel()))
+    # a row's pieces lie next to each other: every (2k+1)-th offset bounds one row's object
+    offsets = np.ascontiguousarray(_offsets(laid_out)[:: 2 * k + 1])
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), laid_out.buffers()[2])
+
+
+def jsonl_lines(batch: pa.RecordBatch) -> memoryview:
+    """The UTF-8 bytes of the batch's rows as JSON lines: the text of
+    json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\\n" for each row (dictionary
+    columns as their values): the buffer _objects lays them out in."""
+    lines = _objects(batch.schema.names, batch.columns, end="}\n")
     offsets = _offsets(lines)
     return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]
