@@ -22,7 +22,8 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
-_users: dict[str, tuple[float, object]] = {}  # the session's user id -> (monotonic expiry, user)
+# the session's user id -> (monotonic expiry, user, its session auth hash: an HMAC, so kept too)
+_users: dict[str, tuple[float, object, str]] = {}
 _lock = threading.Lock()
 # Bumped by every forget: a read that began before a save must not put the old row back.
 _generation = [0]
@@ -55,7 +56,7 @@ def _user_for(request):
         hit is not None
         and hit[0] > time.monotonic()
         and session.get(auth.BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
-        and constant_time_compare(session_hash, hit[1].get_session_auth_hash())
+        and constant_time_compare(session_hash, hit[2])
     ):
         return copy.copy(hit[1])
     generation = _generation[0]
@@ -65,7 +66,7 @@ def _user_for(request):
             if _generation[0] == generation:
                 if len(_users) >= _MAX_USERS:
                     _users.clear()
-                _users[user_id] = (time.monotonic() + ttl, copy.copy(user))
+                _users[user_id] = (time.monotonic() + ttl, copy.copy(user), user.get_session_auth_hash())
     return user
 
 

@@ -16,6 +16,7 @@ from config.settings import *  # noqa: E402,F403
 # MD5 for speed; PBKDF2 too, for users that a server subprocess (production settings) must verify.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
-# Tests in this process roll back and reuse ids (SQLite reuses user pks): no user cache here.
+# Tests change users in ways that send no signal (rolled-back transactions, queryset.update()),
+# so a kept user could outlive its row into the next test: no user cache here.
 # Server subprocesses run config.settings, with it; tests/test_auth_cache.py turns it on here.
 USER_CACHE_S = 0
