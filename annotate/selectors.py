@@ -8,7 +8,7 @@ or `is_gold` (a gold item must look like any other item), never another annotato
 import hmac
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from annotate import errors
 from annotate.models import (
@@ -81,30 +81,41 @@ def campaigns_for_user(user) -> list[dict]:
     visible = Q(status=CampaignStatus.ACTIVE, allow_signed_in=True) | Q(pk__in=joined)
     if user.is_staff:
         visible |= Q(status__in=[CampaignStatus.ACTIVE, CampaignStatus.DRAFT])
-    return [
-        {"campaign": campaign, "annotator": joined.get(campaign.pk), "progress": _progress(campaign, joined.get(campaign.pk))}
-        for campaign in Campaign.objects.filter(visible).order_by("-created_at")
-    ]
+    campaigns = list(Campaign.objects.filter(visible).order_by("-created_at"))
+    n_items = campaign_item_counts([c.pk for c in campaigns if not c.quota])  # one cache trip for the list
+    out = []
+    for campaign in campaigns:
+        annotator = joined.get(campaign.pk)
+        progress = _progress(campaign, annotator, n_items.get(campaign.pk, 0))
+        out.append({"campaign": campaign, "annotator": annotator, "progress": progress})
+    return out
 
 
-def _progress(campaign: Campaign, annotator: Annotator | None) -> dict:
+def _progress(campaign: Campaign, annotator: Annotator | None, n_items: int) -> dict:
     done = annotator.n_submitted if annotator else 0
-    total = campaign.quota or campaign_item_count(campaign.pk)
+    total = campaign.quota or n_items
     return {"done": done, "total": total, "quota": campaign.quota, "percent": round(100 * min(done, total) / total) if total else 0}
 
 
-def campaign_item_count(campaign_id: int) -> int:
-    """Items in a campaign (~12 ms to count 100k rows, per "next item"). Items are created only
-    in the import's transaction, before anyone can see the campaign, so the count never changes
-    and is cached without expiry."""
-    return cache.get_or_set(
-        f"annotate:n-items:{campaign_id}", lambda: Item.objects.filter(campaign_id=campaign_id).count(), None
-    )
+def campaign_item_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Items per campaign (~12 ms to count 100k rows). Items are created only in the import's
+    transaction, before anyone can see the campaign, so a count never changes and is cached
+    without expiry: one cache round trip, and one grouped COUNT for the campaigns not cached."""
+    keys = {f"annotate:n-items:{campaign_id}": campaign_id for campaign_id in campaign_ids}
+    counts = {keys[key]: n for key, n in cache.get_many(list(keys)).items()}
+    missing = [campaign_id for campaign_id in campaign_ids if campaign_id not in counts]
+    if missing:
+        found = dict(Item.objects.filter(campaign_id__in=missing).values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
+        fresh = {campaign_id: found.get(campaign_id, 0) for campaign_id in missing}
+        cache.set_many({f"annotate:n-items:{campaign_id}": n for campaign_id, n in fresh.items()}, None)
+        counts.update(fresh)
+    return counts
 
 
 def progress(annotator: Annotator) -> dict:
     """{done, total, quota, percent}: against the quota, or the campaign's items when it has none."""
-    return _progress(annotator.campaign, annotator)
+    campaign = annotator.campaign
+    return _progress(campaign, annotator, 0 if campaign.quota else campaign_item_counts([campaign.pk])[campaign.pk])
 
 
 def finish_state(annotator: Annotator) -> str | None:

@@ -145,6 +145,24 @@ def test_campaign_list_shows_joined_and_joinable(client, alice, user):
     assert 'href="/annotate/"' in html  # the nav link
 
 
+def test_item_counts_of_many_campaigns_take_one_count_query_then_none():
+    from django.core.cache import cache
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.selectors import campaign_item_counts
+
+    campaigns = [campaign_make(slug=f"count-{n}", n_items=n) for n in (1, 3, 4)]
+    empty = Campaign.objects.create(slug="count-empty", title="Empty")
+    ids = [c.pk for c in campaigns] + [empty.pk]
+    cache.delete_many([f"annotate:n-items:{i}" for i in ids])
+    with CaptureQueriesContext(connection) as queries:
+        assert campaign_item_counts(ids) == dict(zip(ids, (1, 3, 4, 0)))
+    assert len(queries.captured_queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert campaign_item_counts(ids) == dict(zip(ids, (1, 3, 4, 0)))
+    assert not queries.captured_queries
+
+
 def test_done_page_gives_the_completion_code_once_earned(client):
     campaign = campaign_make(
         slug="study", n_items=3, quota=1, completion_code="C0DE42", completion_url="https://app.prolific.com/submissions/complete?cc=C0DE42"
