@@ -3,8 +3,8 @@
 All our HTTP views are synchronous. Under Django's ASGI handler each request hops between the
 event loop and threads once per middleware (py-spy put ~75% of the web tier's CPU per vote
 there). asgiref's WsgiToAsgi runs the whole chain in one thread, but sends every piece of the
-response back through its own AsyncToSync hop (start, each chunk, end: three for a JSON answer)
-and spools each body through a temporary file; on the vote path that was ~1 ms of web CPU. Here
+response back through its own AsyncToSync hop (start, each chunk, end: three for a JSON answer);
+on the vote path that was ~1 ms of web CPU. Here
 the request body is read on the loop, the app runs on one of a fixed set of threads, and an
 ordinary response comes back to the loop once, whole. A streaming response (file downloads,
 exports) is sent chunk by chunk from a stream thread of its own, so that slow readers can't hold
@@ -14,12 +14,11 @@ Channels (config/asgi.py).
 """
 import asyncio
 import concurrent.futures
-import io
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.wsgi import WsgiToAsgiInstance
 from django.db import close_old_connections
 
 # Bodies up to this size stay in memory; larger ones (file uploads) spill to a temporary file.
@@ -30,41 +29,13 @@ SEND_TIMEOUT_S = 60  # a client that takes no chunk for this long is dropped
 
 
 def wsgi_environ(scope: dict, body) -> dict:
-    """The WSGI environ of an ASGI HTTP scope (PEP 3333: header values as latin-1 str).
-    Raises ValueError for a header repeated more than MAX_DUPLICATE_HEADERS times."""
-    script_name = scope.get("root_path", "").encode("utf8").decode("latin1")
-    path_info = scope["path"].encode("utf8").decode("latin1")
-    if script_name and path_info.startswith(script_name):
-        path_info = path_info[len(script_name) :]
-    server = scope.get("server") or ("localhost", 80)
-    environ = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": script_name,
-        "PATH_INFO": path_info,
-        "QUERY_STRING": scope["query_string"].decode("latin1"),
-        "SERVER_NAME": server[0],
-        "SERVER_PORT": str(server[1] if server[1] is not None else 0),
-        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": body,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    if scope.get("client"):
-        environ["REMOTE_ADDR"] = scope["client"][0]
-    counts: dict[str, int] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin1").upper().replace("-", "_")
-        if name not in ("CONTENT_LENGTH", "CONTENT_TYPE"):
-            name = "HTTP_" + name
-        counts[name] = counts.get(name, 0) + 1
-        if counts[name] > MAX_DUPLICATE_HEADERS:
-            raise ValueError(f"header {name} repeated more than {MAX_DUPLICATE_HEADERS} times")
-        value = raw_value.decode("latin1")
-        environ[name] = f"{environ[name]},{value}" if name in environ and counts[name] > 1 else value
+    """asgiref's WSGI environ of an ASGI HTTP scope (PEP 3333), with the query string decoded as
+    latin-1 (asgiref decodes it as ASCII and fails on a raw non-ASCII byte). Raises ValueError
+    for a header repeated more than MAX_DUPLICATE_HEADERS times."""
+    builder = WsgiToAsgiInstance(None, MAX_DUPLICATE_HEADERS)
+    builder.scope = scope  # build_environ reads the headers from its instance's scope
+    environ = builder.build_environ({**scope, "query_string": b""}, body)
+    environ["QUERY_STRING"] = scope["query_string"].decode("latin1")
     return environ
 
 
@@ -126,17 +97,13 @@ class WsgiBridge:
 
     @staticmethod
     async def _read_body(receive):
-        body = io.BytesIO()
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # in memory up to the limit
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 body.close()
                 return None
             body.write(message.get("body", b""))
-            if body.tell() > SPOOL_MAX_BYTES and isinstance(body, io.BytesIO):
-                spooled = tempfile.TemporaryFile()
-                spooled.write(body.getbuffer())
-                body = spooled
             if not message.get("more_body"):
                 break
         body.seek(0)
