@@ -1,14 +1,13 @@
 """Django's Redis cache with one connection pool and one client object per process and URL
 (see settings.CACHES)."""
 import threading
-import weakref
 
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
-_pools: dict[tuple, redis.ConnectionPool] = {}
-_clients: "weakref.WeakKeyDictionary[redis.ConnectionPool, redis.Redis]" = weakref.WeakKeyDictionary()
+_pools: dict[tuple, redis.ConnectionPool] = {}  # kept for the process's life, as are their clients
+_clients: dict[redis.ConnectionPool, redis.Redis] = {}
 _lock = threading.Lock()
 
 
