@@ -9,13 +9,13 @@ The rows, their order and the skip counts are rows.py's (tests compare the files
 byte on real and random data); keep the two in step."""
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from annotate.exports.block_items import BlockItems
 from annotate.exports.columns import ASPECTS
 from annotate.exports.rows import (
     BOTH_BAD,
@@ -24,9 +24,7 @@ from annotate.exports.rows import (
     SKIP_NO_CHOICE,
     SKIP_TIE,
     TIE,
-    ItemRecord,
     RowOptions,
-    prompt_text,
     split_of,
 )
 
@@ -47,10 +45,10 @@ class BlockRows:
     annotators: set = field(default_factory=set)
 
 
-def _eligible(options: RowOptions, items: Sequence[ItemRecord], verdicts: pa.Array, choices: np.ndarray, aspects: pa.Array) -> bool:
+def _eligible(options: RowOptions, items: BlockItems, verdicts: pa.Array, choices: np.ndarray, aspects: pa.Array) -> bool:
     if options.unit != "judgment" or options.form != "text" or options.kto or options.contenders:
         return False
-    if any(len(item.candidates) != 2 for item in items):
+    if not (items.candidate_counts() == 2).all():
         return False
     if not set(pc.unique(verdicts).to_pylist()) <= set(_CODES):
         return False
@@ -72,19 +70,18 @@ def _positions(orders: pa.Array, candidates: np.ndarray) -> pa.Array:
     return pa.array(positions, pa.int64(), mask=positions < 0)
 
 
-def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, options: RowOptions, schema: pa.Schema) -> BlockRows | None:
+def block_rows(items: BlockItems, judgments: pa.Table, options: RowOptions, schema: pa.Schema) -> BlockRows | None:
     """The rows of a block in `schema`'s columns (item strings as dictionary arrays), or None
     when the block is not the common case. `judgments`: reading.ANNOTATION_TYPES columns,
-    sorted by item then annotation id; `items_by_id`: their items."""
+    sorted by item then annotation id; `items`: exactly their items."""
     item_ids = judgments.column("item").to_numpy()
-    unique_ids = np.unique(item_ids)
-    items = [items_by_id[i] for i in unique_ids.tolist()]
+    unique_ids = items.ids()
     verdicts = judgments.column("verdict").combine_chunks()
     choices = judgments.column("choice").to_numpy(zero_copy_only=False)  # float, NaN for null
     if not _eligible(options, items, verdicts, choices, judgments.column("aspects").combine_chunks()):
         return None
     idx = np.searchsorted(unique_ids, item_ids)  # the row's item, 0..n_items-1
-    n_items = len(items)
+    n_items = len(unique_ids)
 
     codes = pc.index_in(verdicts, pa.array(list(_CODES))).to_numpy(zero_copy_only=False)
     labels = np.array(list(_CODES.values()), dtype=np.int64)[codes]
@@ -115,13 +112,17 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
 
     chosen = labels[rows]
     row_item = idx[rows]
-    texts = [prompt_text(item.messages) for item in items]
-    splits = [split_of(text, key=options.split_key, test_fraction=options.test_fraction) for text in texts]
-    candidates = pa.array([text for item in items for text in item.candidates], pa.string())
-    models = pa.array([model or None for item in items for model in item.models], pa.string())
+    texts = items.prompt_texts()
+    if options.test_fraction > 0:
+        splits = [split_of(text, key=options.split_key, test_fraction=options.test_fraction) for text in texts.to_pylist()]
+    else:
+        splits = ["train"] * n_items  # split_of's answer without a test share
+    candidates = items.candidates.column("text").combine_chunks()  # two per item, in index order
+    models = items.candidates.column("model").combine_chunks()
+    models = pc.if_else(pc.equal(models, ""), pa.scalar(None, pa.string()), models)  # unknown: null, as rows.py
     strength = judgments.column("strength").take(rows).combine_chunks()
     strength_np = strength.to_numpy(zero_copy_only=False)  # float, NaN for null
-    max_strength = np.array([item.max_strength for item in items], dtype=np.float64)[row_item]
+    max_strength = float(items.max_strength)
     row_agreement = agreement[row_item]
     with np.errstate(invalid="ignore", divide="ignore"):
         margin = np.where((strength_np > 0) & (max_strength > 0), strength_np / max_strength * row_agreement, 0.0)
@@ -135,7 +136,7 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
         return per_item(pa.array(values, pa.string()), row_item)
 
     columns = {
-        "prompt": item_values(texts),
+        "prompt": per_item(texts, row_item),
         "chosen": per_item(candidates, row_item * 2 + chosen),
         "rejected": per_item(candidates, row_item * 2 + 1 - chosen),
         "rationale": judgments.column("rationale").take(rows).combine_chunks(),
@@ -149,8 +150,8 @@ def block_rows(items_by_id: Mapping[int, ItemRecord], judgments: pa.Table, optio
         "annotator": judgments.column("annotator").take(rows).combine_chunks(),
         "item_agreement": pa.array(row_agreement, pa.float64()),
         "n_votes": pa.array(n_votes[row_item], pa.int64()),
-        "source": item_values([item.source for item in items]),
-        "item_id": item_values([item.item_id for item in items]),
+        "source": per_item(pa.array([items.source], pa.string()), np.zeros(len(rows), dtype=np.int64)),
+        "item_id": per_item(items.item_ids(), row_item),
         "split": item_values(splits),
     }
     batch = pa.RecordBatch.from_pydict({name: columns[name] for name in schema.names})

@@ -385,8 +385,8 @@ def test_an_error_on_either_side_of_the_read_ahead_fails_the_build(django_user_m
         return original(*args, **kwargs)
 
     if where == "reader":
-        original = reading._items
-        monkeypatch.setattr(reading, "_items", broken)
+        original = reading._block_items
+        monkeypatch.setattr(reading, "_block_items", broken)
     else:
         original = build_module.FileSet.write
         monkeypatch.setattr(build_module.FileSet, "write", lambda self, *a: broken(self, *a))

@@ -311,8 +311,30 @@ def test_jsonl_lines_of_every_schema_equal_json_dumps(form, unit, kind):
 
 
 # --- columnar.block_rows: rows.judgment_rows for a block of items at once -------------------
+def _block_items(records):
+    """The BlockItems reading.py gives for these ItemRecords (ids 1, 2, ...; one source and
+    strength scale): plain prompts as `prompt`, anything else as messages."""
+    import json
+
+    import pyarrow as pa
+
+    from annotate.exports.block_items import CANDIDATE_TYPES, ITEM_TYPES, BlockItems
+
+    items, candidates = [], []
+    for item_id, item in enumerate(records, start=1):
+        plain = len(item.messages) == 1 and item.messages[0]["role"] == "user"
+        items.append({"id": item_id, "position": int(item.item_id.split("/")[1]),
+                      "prompt": item.messages[0]["content"] if plain else "", "messages": None if plain else json.dumps(list(item.messages))})  # fmt: skip
+        candidates += [{"item": item_id, "text": t, "model": m} for t, m in zip(item.candidates, item.models)]
+    return BlockItems(
+        source=records[0].source, max_strength=records[0].max_strength,
+        items=pa.Table.from_pylist(items, schema=pa.schema(list(ITEM_TYPES.items()))),
+        candidates=pa.Table.from_pylist(candidates, schema=pa.schema(list(CANDIDATE_TYPES.items()))),
+    )  # fmt: skip
+
+
 def _block(groups):
-    """(items by id, the judgments table reading.py gives) for [(item, judgments), ...]."""
+    """(the block's items, the judgments table reading.py gives) for [(item, judgments), ...]."""
     import json
 
     import pyarrow as pa
@@ -328,34 +350,49 @@ def _block(groups):
                 "strength": j.strength, "aspects": json.dumps(j.aspects) if j.aspects else "{}", "rationale": j.rationale,
             })  # fmt: skip
     table = pa.Table.from_pylist(rows, schema=pa.schema(list(ANNOTATION_TYPES.items())))
-    return {i: item for i, (item, _) in enumerate(groups, start=1)}, table
+    return _block_items([item for item, _ in groups]), table
 
 
 def _item(n: int, **kw) -> ItemRecord:
-    return ItemRecord(source="c", item_id=f"c/{n}", messages=({"role": "user", "content": f"Q{n % 3}"},),
+    return ItemRecord(source="c", item_id=f"c/{n}", messages=kw.get("messages", ({"role": "user", "content": f"Q{n % 3}"},)),
                       candidates=(f"x{n}", f"y{n}"), models=("mx", "") if n % 2 else ("", "my"), max_strength=kw.get("max_strength", 3))  # fmt: skip
 
 
+CHAT = ({"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q5"})
 COMMON_GROUPS = [
     (_item(1), [J(choice=0, strength=2, order=(1, 0), rationale="r", annotator="a"), J(choice=1, order=None, annotator="b"),
                 J("TIE", annotator="c"), J(choice=1, strength=0, annotator="d")]),
     (_item(2), [J("BOTH_BAD", annotator="a"), J("NONE", annotator=None)]),
     (_item(3), [J(choice=1, strength=3, order=(0, 1), annotator="a")]),
-    (_item(4, max_strength=0), [J(choice=0, strength=1, annotator="e"), J(choice=0, strength=2, annotator="f"), J(choice=1, annotator="g")]),
+    (_item(4), [J(choice=0, strength=1, annotator="e"), J(choice=0, strength=2, annotator="f"), J(choice=1, annotator="g")]),
+    (_item(5, messages=CHAT), [J(choice=1, strength=2, order=(0, 1), annotator="a")]),
 ]  # fmt: skip
+
+
+def test_block_items_give_back_the_item_records():
+    items = [item for item, _ in COMMON_GROUPS]
+    block = _block_items(items)
+    assert block.records() == dict(enumerate(items, start=1))
+    assert block.prompt_texts().to_pylist() == [prompt_text(item.messages) for item in items]
+    assert block.item_ids().to_pylist() == [item.item_id for item in items]
+    assert block.candidate_counts().tolist() == [2] * len(items)
 
 
 @pytest.mark.parametrize(
     "options", [RowOptions(), RowOptions(test_fraction=0.5, split_key=b"k", min_item_agreement=0.6), RowOptions(min_item_agreement=1.0)]
 )
-def test_block_rows_give_judgment_rows_rows_skips_and_figures(options):
+@pytest.mark.parametrize("max_strength", [3, 0])
+def test_block_rows_give_judgment_rows_rows_skips_and_figures(options, max_strength):
+    from dataclasses import replace
+
     from annotate.exports.columnar import block_rows
     from annotate.exports.columns import schema_for
 
+    groups = [(replace(item, max_strength=max_strength), judgments) for item, judgments in COMMON_GROUPS]
     schema = schema_for(kind="preference", unit="judgment", form="text")
-    out = block_rows(*_block(COMMON_GROUPS), options, schema)
+    out = block_rows(*_block(groups), options, schema)
     expected, skipped, multi = {}, Counter(), []
-    for item, judgments in COMMON_GROUPS:
+    for item, judgments in groups:
         rows = judgment_rows(item, judgments, options)
         expected.setdefault(rows.split, []).extend(rows.preference)
         skipped.update(rows.skipped_preference)
