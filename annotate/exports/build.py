@@ -246,12 +246,12 @@ def _write_files(
         raise
     listed = []
     rows: dict[str, dict[str, int]] = {kind: {} for kind in schemas}
-    for name, n in written.items():
+    for name, (n, digest) in written.items():
         kind, rest = name.split("/", 1)
         split, fmt = rest.rsplit(".", 1)
         rows[kind][split] = n
         path = folder / name
-        listed.append({"name": name, "kind": kind, "split": split, "format": fmt, "rows": n, "bytes": path.stat().st_size, "sha256": _sha256(path)})
+        listed.append({"name": name, "kind": kind, "split": split, "format": fmt, "rows": n, "bytes": path.stat().st_size, "sha256": digest})
     return BuildSummary(
         snapshot_id=str(snapshot.pk),
         name=snapshot.name,

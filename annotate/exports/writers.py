@@ -6,13 +6,15 @@ schema. JSONL: one JSON object per line, keys in schema order, UTF-8 (ensure_asc
 column by column in Arrow (json_columns.py). Parquet: the explicit Arrow schema,
 zstd, one row group per BATCH rows, no timestamps in the metadata (pyarrow writes only the
 schema and its own version string). A file is created at its first row, so a (kind, split)
-without rows has no file."""
+without rows has no file. Files are written, and their sha256 computed, by a thread each
+(hashed_file.py)."""
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from annotate.exports.columns import record_batch
+from annotate.exports.hashed_file import HashedFile
 from annotate.exports.json_columns import jsonl_lines
 
 BATCH = 10_000  # rows per Parquet row group / record batch (and JSONL lines per write); ~10 MB at most in memory
@@ -27,8 +29,7 @@ class JsonlWriter:
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         if self.file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.path, "wb")
+            self.file = _created(self.path)
         for start in range(0, batch.num_rows, BATCH):  # bounds the text held at once
             self.file.write(jsonl_lines(batch.slice(start, BATCH)))
         self.rows += batch.num_rows
@@ -44,7 +45,7 @@ class ParquetWriter:
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path, self.schema, self.rows = path, schema, 0
-        self.writer = None
+        self.writer = self.file = self.stream = None
         self.batches: list[pa.RecordBatch] = []
         self.n_batched = 0
 
@@ -62,8 +63,10 @@ class ParquetWriter:
         table = pa.Table.from_batches(self.batches, schema=self.schema)
         while table.num_rows >= BATCH or (final and table.num_rows):
             if self.writer is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+                self.file = _created(self.path)
+                # buffered: pyarrow writes a Parquet file in many small pieces
+                self.stream = pa.output_stream(self.file, buffer_size=1 << 20)
+                self.writer = pq.ParquetWriter(self.stream, self.schema, compression="zstd")
             self.writer.write_table(table.slice(0, BATCH), row_group_size=BATCH)
             self.rows += min(BATCH, table.num_rows)
             table = table.slice(BATCH)
@@ -73,6 +76,13 @@ class ParquetWriter:
         self._drain(final=True)
         if self.writer is not None:
             self.writer.close()
+            self.stream.close()
+            self.file.close()
+
+
+def _created(path: Path) -> HashedFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return HashedFile(path)
 
 
 WRITERS = {"jsonl": JsonlWriter, "parquet": ParquetWriter}
@@ -113,18 +123,17 @@ class FileSet:
                 writer = self.writers[name] = WRITERS[fmt](self.folder / name, self.schemas[kind])
             writer.write_batch(batch)
 
-    def close(self) -> dict[str, int]:
-        """{file name: rows}, sorted by name."""
+    def close(self) -> dict[str, tuple[int, str]]:
+        """{file name: (rows, sha256)}, sorted by name."""
         for kind, split in list(self.pending):
             self._convert(kind, split)
         for writer in self.writers.values():
             writer.close()
-        return {name: self.writers[name].rows for name in sorted(self.writers)}
+        return {name: (self.writers[name].rows, self.writers[name].file.sha256()) for name in sorted(self.writers)}
 
     def abort(self) -> None:
+        """Stops every file's thread; the folder is removed next, so half files don't matter."""
         self.pending.clear()
         for writer in self.writers.values():
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001 - the folder is removed next; a half file doesn't matter
-                pass
+            if writer.file is not None:
+                writer.file.abort()

@@ -345,7 +345,8 @@ def test_a_killed_build_leaves_nothing_ready_and_a_rebuild_succeeds(django_user_
 
 # --- the reader thread (a build outside any transaction reads ahead on its own connection) ---
 def reader_threads() -> list:
-    return [t for t in threading.enumerate() if t.name == "export-reader"]
+    """The build's threads still running: the reader and the files' writers."""
+    return [t for t in threading.enumerate() if t.name in ("export-reader", "export-writer")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -396,7 +397,7 @@ def test_an_error_on_either_side_of_the_read_ahead_fails_the_build(django_user_m
     failed = ExportSnapshot.objects.get(pk=snapshot.pk)
     assert failed.status == ExportStatus.FAILED and failed.error == "RuntimeError: disk on fire"
     assert not list(Path(settings.EXPORT_DIR).glob("*"))
-    assert not reader_threads()  # stopped and joined, its connection closed
+    assert not reader_threads()  # stopped and joined, the reader's connection closed
 
 
 # --- the columnar rows (common case) against rows.py, through both ways of reading ----------
