@@ -178,8 +178,9 @@ _CANDIDATES_SQL = (
     f'SELECT c.item_id, c.text, c.model FROM "{Candidate._meta.db_table}" c JOIN "{Item._meta.db_table}" i ON i.id = c.item_id'
     ' WHERE c.item_id BETWEEN %s AND %s AND i.id BETWEEN %s AND %s AND i.campaign_id = %s ORDER BY c.item_id, c."index"'
 )
+# CAST, not PostgreSQL's "::": SQLite (the embedded default) runs these too.
 _ITEMS_SQL = (
-    f'SELECT id, position, prompt, messages::text FROM "{Item._meta.db_table}"'
+    f'SELECT id, position, prompt, CAST(messages AS TEXT) FROM "{Item._meta.db_table}"'
     " WHERE id BETWEEN %s AND %s AND campaign_id = %s ORDER BY id"
 )
 

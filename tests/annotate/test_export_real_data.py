@@ -3,8 +3,11 @@ and get the same chosen/rejected pairs and rationales back.
 
 hh-rlhf (tests/data/hh-rlhf, MIT): multi-turn transcripts; lfqa-experts (tests/data/lfqa-experts,
 MIT): expert choices with free-text justifications."""
+import hashlib
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from annotate.exports.service import export_create
 from annotate.importing import CampaignSpec, campaign_import
 from annotate.models import ExportStatus
 from annotate.samples.lfqa import lfqa_items, plain_text
+from tests.support.server import ROOT, child_env
 
 pytestmark = pytest.mark.django_db
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -120,3 +124,32 @@ def test_lfqa_round_trip_gives_back_choices_and_rationales(tmp_path):
     assert len(items) + snapshot.manifest["skipped"]["preference"].get("no_majority", 0) == 50
     for row in items:
         assert len(row["rationales"]) == row["n_agree"] > row["n_votes"] / 2
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_default_on_sqlite_exports_the_bytes_postgresql_does(tmp_path):
+    """The demo runs on SQLite. The same imports and export through manage.py, on SQLite
+    (items and judgments read by a cursor) and on PostgreSQL (read by COPY in a thread), give
+    the same data files: lfqa's plain prompts and rationales, hh's multi-turn prompts."""
+    lines = LFQA.read_text(encoding="utf-8").splitlines()
+    hh = [json.loads(line) for line in HH.read_text(encoding="utf-8").splitlines()]
+    sources = {"lfqa": (write_jsonl(tmp_path / "lfqa.jsonl", lfqa_items(lines)), "3"), "hh": (write_jsonl(tmp_path / "hh.jsonl", hh_items(hh)), "1")}
+    digests = {}
+    for name, database in (("postgresql", {}), ("sqlite", {"DATABASE_URL": ""})):
+        env = child_env(PREFARENA_VAR_DIR=str(tmp_path / name), PSEUDONYM_KEY="same-key", PREFARENA_VERSION="t", **database)
+
+        def manage(*args: str) -> None:
+            done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, f"{name}: manage.py {args[0]}\n{done.stdout}\n{done.stderr}"
+
+        if database:
+            manage("migrate", "--noinput", "-v", "0")
+        for slug, (path, overlap) in sources.items():
+            manage("import_campaign", str(path), "--slug", slug, "--overlap", overlap)
+        out = tmp_path / name / "out"
+        manage("export", "--campaign", "lfqa", "--campaign", "hh", "--format", "jsonl", "--format", "parquet", "--test-fraction", "0.2", "--out", str(out))
+        digests[name] = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in out.glob("preference/*")}
+    assert (tmp_path / "sqlite" / "prefarena.sqlite3").exists()
+    assert set(digests["sqlite"]) == {f"preference/{split}.{fmt}" for split in ("train", "test") for fmt in ("jsonl", "parquet")}
+    assert digests["sqlite"] == digests["postgresql"]
