@@ -40,6 +40,11 @@ class ExportSnapshotAdmin(admin.ModelAdmin):
         # Not while a build writes its folder (export_delete refuses that too).
         return super().has_delete_permission(request, obj) and (obj is None or obj.status != ExportStatus.RUNNING)
 
+    def response_delete(self, request, obj_display, obj_id):
+        super().response_delete(request, obj_display, obj_id)  # its "deleted" message
+        # Django sends users without the change permission (nobody has it here) to the admin index
+        return redirect("admin:annotate_exportsnapshot_changelist")
+
     def delete_model(self, request, obj):
         export_delete(snapshot_id=obj.pk)  # the row and its files
 
@@ -56,7 +61,7 @@ class ExportSnapshotAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress(self, obj: ExportSnapshot) -> str:
         if obj.status == ExportStatus.READY:
-            return f"{obj.rows_done:,} rows"
+            return f"{obj.rows_done:,} judgments read"
         if not obj.rows_total:
             return "–"
         return f"{obj.rows_done:,} / {obj.rows_total:,} ({obj.rows_done / obj.rows_total:.0%})"

@@ -74,7 +74,7 @@ class ExportForm(forms.Form):
     form = forms.ChoiceField(widget=forms.RadioSelect, initial="text", label="Form", choices=[
         ("text", "Plain text: prompt / chosen / rejected"), ("conversational", "Conversational: messages")])  # fmt: skip
     kto = forms.BooleanField(required=False, label="Also KTO rows", help_text="Unpaired prompt / completion / label; “both bad” gives negatives.")
-    test_fraction = forms.FloatField(min_value=0, max_value=1, initial=0, help_text="Share of prompts in the test split (no prompt in both); 0: no split.")
+    test_fraction = forms.FloatField(min_value=0, max_value=1, initial=0, help_text="Share of prompts in the test split, below 1 (no prompt in both); 0: no split.")
     scrub_pii = forms.BooleanField(required=False, label="Scrub personal data", help_text="E-mail addresses, phone numbers and similar in free text.")
     licence = forms.ChoiceField(choices=LICENCES, initial="CC-BY-4.0", help_text="Named in the dataset card.")
     licence_other = forms.CharField(required=False, max_length=100, label="Other licence")
@@ -121,8 +121,16 @@ class ExportForm(forms.Form):
         try:
             self.config = export_config_from_json(payload)
         except ExportConfigInvalid as exc:
-            raise forms.ValidationError(str(exc)) from None
+            self.add_config_error(exc)
         return data
+
+    def add_config_error(self, exc: ExportConfigInvalid) -> None:
+        """At the field the message names ("until: must be on or after …"), else above the form."""
+        name, _, reason = str(exc).partition(": ")
+        if name in self.fields and reason:
+            self.add_error(name, reason[:1].upper() + reason[1:] + ".")
+        else:
+            self.add_error(None, str(exc)[:1].upper() + str(exc)[1:] + ".")
 
 
 # --- reading snapshots -------------------------------------------------------------------------
@@ -157,6 +165,19 @@ def _sources(config: dict) -> list[str]:
 
 def _files(snapshot: ExportSnapshot, route: str) -> list[dict]:
     return [{**f, "url": reverse(route, args=[snapshot.pk, f["name"]])} for f in snapshot.files]
+
+
+def _no_rows(snapshot: ExportSnapshot) -> bool:
+    """READY with no data file: nothing matched (the card and manifest have rows None)."""
+    return snapshot.status == ExportStatus.READY and not any(f.get("rows") for f in snapshot.files)
+
+
+def _counts(nested: dict, unit: str = "") -> list[tuple[str, str]]:
+    """The manifest's {kind: {split or reason: n}} as ("kind[, unit]", "name: n, …") lines."""
+    return [
+        (f"{kind}, {unit}" if unit else kind, ", ".join(f"{name}: {n:,}" for name, n in sorted(counts.items())) or "none")
+        for kind, counts in sorted(nested.items()) if isinstance(counts, dict)
+    ]  # fmt: skip
 
 
 def _manifest_summary(manifest: dict) -> list[tuple[str, str]]:
@@ -197,7 +218,8 @@ def exports_page(request):
     page = Paginator(snapshots, PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {"snapshot": s, "sources": _sources(s.config), "progress": _progress(s), "progress_text": _progress_text(s),
-         "live": s.status in LIVE, "files": _files(s, "annotate:export-file") if s.status == ExportStatus.READY else []}
+         "live": s.status in LIVE, "files": _files(s, "annotate:export-file") if s.status == ExportStatus.READY else [],
+         "no_rows": _no_rows(s)}
         for s in page
     ]  # fmt: skip
     return render(request, "annotate/exports.html", {"page": page, "rows": rows})
@@ -211,9 +233,13 @@ def export_new(request):
         if rate_limit_hit(key=f"export-create:{request.user.pk}", limit=CREATIONS_PER_HOUR, window_s=3600):
             form.add_error(None, RateLimited.message)
         else:
-            snapshot = export_create(config=form.config, user=request.user)
-            messages.success(request, f"Export “{snapshot.name}” queued.")
-            return redirect("annotate:exports")
+            try:
+                snapshot = export_create(config=form.config, user=request.user)
+            except ExportConfigInvalid as exc:  # a campaign deleted since the form was checked
+                form.add_config_error(exc)
+            else:
+                messages.success(request, f"Export “{snapshot.name}” queued.")
+                return redirect("annotate:exports")
     return render(request, "annotate/export_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -221,12 +247,14 @@ def export_new(request):
 @require_GET
 def export_detail(request, export_id):
     snapshot = get_object_or_404(ExportSnapshot.objects.select_related("created_by"), pk=export_id)
+    manifest = snapshot.manifest or {}
     context = {
         "snapshot": snapshot, "sources": _sources(snapshot.config), "progress": _progress(snapshot),
         "progress_text": _progress_text(snapshot),
         "live": snapshot.status in LIVE, "config_rows": [(k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(snapshot.config.items())],
         "files": _files(snapshot, "annotate:export-file") if snapshot.status == ExportStatus.READY else [],
-        "manifest_summary": _manifest_summary(snapshot.manifest or {}),
+        "manifest_summary": _manifest_summary(manifest), "no_rows": _no_rows(snapshot),
+        "rows_written": _counts(manifest.get("rows", {})), "left_out": _counts(manifest.get("skipped", {}), manifest.get("skipped", {}).get("unit", "")),
         "manifest_json": json.dumps(snapshot.manifest, indent=2, sort_keys=True, ensure_ascii=False),
     }  # fmt: skip
     return render(request, "annotate/export_detail.html", context)
@@ -288,7 +316,10 @@ def api_export_create(request):
         raise BadRequest(str(exc)) from None
     if rate_limit_hit(key=f"export-create:{request.user.pk}", limit=CREATIONS_PER_HOUR, window_s=3600):
         raise RateLimited()
-    snapshot = export_create(config=config, user=request.user)
+    try:
+        snapshot = export_create(config=config, user=request.user)
+    except ExportConfigInvalid as exc:
+        raise BadRequest(str(exc)) from None
     status_url = request.build_absolute_uri(reverse("annotate:api-export", args=[snapshot.pk]))
     response = JsonResponse({"id": str(snapshot.pk), "status": snapshot.status, "status_url": status_url}, status=201)
     response["Location"] = status_url

@@ -91,9 +91,9 @@ class ExportConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise ExportConfigInvalid(f"{name}: a number from 0 to 1")
         if self.test_fraction >= 1:
-            raise ExportConfigInvalid("test_fraction: below 1 (something must be left to train on)")
+            raise ExportConfigInvalid("test_fraction: must be below 1 (something must be left to train on)")
         if self.since and self.until and self.since > self.until:
-            raise ExportConfigInvalid("since is after until")
+            raise ExportConfigInvalid(f"until: must be on or after since ({self.since})")
         if not isinstance(self.licence, str) or not 0 < len(self.licence) <= 100:
             raise ExportConfigInvalid("licence: 1–100 characters, e.g. CC-BY-4.0")
         if self.extra:

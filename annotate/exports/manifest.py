@@ -180,7 +180,7 @@ def dataset_card(summary: BuildSummary) -> str:
     for f in summary.files:
         if f["format"] == "parquet" or not any(g["format"] == "parquet" for g in summary.files):
             by_kind.setdefault(f["kind"], []).append(f)
-    front = ["---", f"license: {_hf_licence(config.get('licence', 'other'))}", "configs:"]
+    front = ["---", f"license: {_hf_licence(config.get('licence', 'other'))}"] + (["configs:"] if by_kind else [])  # none: no row matched
     for kind, files in sorted(by_kind.items()):
         front += [f"- config_name: {kind}", "  data_files:"]
         for f in files:

@@ -7,18 +7,22 @@ import shutil
 from django.db import transaction
 from django.db.models import Max
 
-from annotate.exports.config import ExportConfig
+from annotate.exports.config import ExportConfig, ExportConfigInvalid
 from annotate.errors import ExportBusy
-from annotate.models import Annotation, ExportSnapshot, ExportStatus
+from annotate.models import Annotation, Campaign, ExportSnapshot, ExportStatus
 from arena.models import Vote
 from worker.dispatch import enqueue_on_commit
 
 
 def export_create(*, config: ExportConfig, user=None, queue: bool = True) -> ExportSnapshot:
     """A PENDING snapshot of everything judged so far that matches `config`; its build is
-    queued on commit (queue=False: the caller builds it, e.g. `manage.py export`)."""
+    queued on commit (queue=False: the caller builds it, e.g. `manage.py export`). Raises
+    ExportConfigInvalid for a campaign that does not exist (one deleted later fails the build)."""
     from worker.tasks import export_build_task
 
+    missing = sorted(set(config.campaigns) - set(Campaign.objects.filter(slug__in=config.campaigns).values_list("slug", flat=True)))
+    if missing:
+        raise ExportConfigInvalid(f"campaigns: no campaign with slug {', '.join(missing)}")
     with transaction.atomic():
         snapshot = ExportSnapshot.objects.create(
             name=config.name,

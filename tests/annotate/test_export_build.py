@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from annotate import errors
 from annotate.exports import build as build_module
 from annotate.exports import reading
 from annotate.exports.build import ExportFileNotFound, export_build, export_dir, export_file_path
-from annotate.exports.config import ExportConfig
+from annotate.exports.config import ExportConfig, ExportConfigInvalid
 from annotate.exports.service import export_create
 from annotate.leasing import assignment_next
 from annotate.models import Annotation, ExportSnapshot, ExportStatus
@@ -288,11 +288,38 @@ def test_export_file_path_refuses_unlisted_names(django_user_model):
         export_file_path(snapshot, "manifest.json")
 
 
-def test_unknown_campaign_fails_readably_and_leaves_no_folder(settings):
+def test_a_campaign_deleted_before_the_build_fails_it_readably_and_leaves_no_folder(settings):
     campaign_make(slug="real", n_items=1)
-    snapshot = build(campaigns=("real", "gone"))
+    gone = campaign_make(slug="gone", n_items=1)
+    snapshot = export_create(config=ExportConfig(campaigns=("real", "gone")), queue=False)
+    gone.delete()
+    snapshot = export_build(snapshot_id=snapshot.pk)
     assert snapshot.status == ExportStatus.FAILED and snapshot.error == "no campaign with slug gone"
     assert not export_dir(snapshot.pk).exists() and not list(Path(settings.EXPORT_DIR).glob(".tmp-*"))
+
+
+def test_an_unknown_campaign_is_refused_before_anything_is_created(tmp_path):
+    campaign_make(slug="real", n_items=1)
+    with pytest.raises(ExportConfigInvalid, match="campaigns: no campaign with slug gone"):
+        export_create(config=ExportConfig(campaigns=("real", "gone")), queue=False)
+    with pytest.raises(CommandError, match="campaigns: no campaign with slug gone"):
+        call_command("export", "--campaign", "real", "--campaign", "gone", "--out", str(tmp_path / "out"))
+    assert not ExportSnapshot.objects.exists()
+
+
+def test_an_export_nothing_matches_is_ready_with_only_card_and_manifest_and_says_so(django_user_model, client, admin_user):
+    seed(django_user_model)
+    snapshot = build(campaigns=("pairs",), since="2099-01-01")
+    assert snapshot.status == ExportStatus.READY
+    assert sorted(f["name"] for f in snapshot.files) == ["README.md", "manifest.json"]
+    card = (export_dir(snapshot.pk) / "README.md").read_text(encoding="utf-8")
+    assert "configs:" not in card.split("---")[1]  # no data files for the Hub to list
+    client.force_login(admin_user)
+    for url in (f"/annotate/exports/{snapshot.pk}/", "/annotate/exports/"):
+        assert "No row matched these settings" in client.get(url).content.decode()
+    done = build(campaigns=("pairs",))
+    html = client.get(f"/annotate/exports/{done.pk}/").content.decode()
+    assert "No row matched" not in html and "<dt>Rows written (preference)</dt><dd>train: " in html
 
 
 def test_command_builds_inline_and_copies(django_user_model, tmp_path, capsys):

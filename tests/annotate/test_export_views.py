@@ -143,6 +143,7 @@ def test_detail_shows_manifest_summary_files_and_settings(staff, export_dir):
     snapshot = snapshot_make(ExportStatus.READY, files={"train.jsonl": TRAIN}, export_dir=export_dir, manifest=manifest)
     html = staff.get(f"/annotate/exports/{snapshot.pk}/").content.decode()
     assert "abc123" in html and "rows: 1, test: 0, train: 1" in html and "Full manifest" in html
+    assert "No row matched" not in html
     assert hashlib.sha256(TRAIN).hexdigest() in html and f'href="/annotate/exports/{snapshot.pk}/files/train.jsonl"' in html
     assert "<dt>licence</dt><dd><code>&quot;CC-BY-4.0&quot;</code></dd>" in html and "<dt>arena</dt><dd><code>true</code></dd>" in html
     assert staff.get(f"/annotate/exports/{uuid.uuid4()}/").status_code == 404
@@ -194,10 +195,10 @@ def test_form_creates_a_pending_snapshot_with_the_settings_and_queues_its_build(
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"campaigns": None}, "choose at least one source: campaigns and/or arena"),
-        ({"since": "2026-05-01", "until": "2026-04-01"}, "since is after until"),
+        ({"campaigns": None}, "Choose at least one source: campaigns and/or arena."),
+        ({"since": "2026-05-01", "until": "2026-04-01"}, "Must be on or after since (2026-05-01)."),
         ({"min_item_agreement": "1.5"}, "Ensure this value is less than or equal to 1."),
-        ({"test_fraction": "1"}, "test_fraction: below 1"),
+        ({"test_fraction": "1"}, "Must be below 1 (something must be left to train on)."),
         ({"formats": None}, "This field is required."),
         ({"licence": "other"}, "Name the licence"),
         ({"campaigns": ["nope"]}, "Select a valid choice. nope is not one of the available choices."),
@@ -213,6 +214,17 @@ def test_form_shows_errors_and_creates_nothing(staff, overrides, message):
     assert response.status_code == 400
     assert message in response.content.decode().replace("&#x27;", "'")
     assert not ExportSnapshot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_form_shows_a_settings_error_at_the_field_it_names(staff):
+    campaign_make(slug="c", n_items=2)
+    form = staff.post("/annotate/exports/new/", form_data(since="2026-05-01", until="2026-04-01")).context["form"]
+    assert form.errors == {"until": ["Must be on or after since (2026-05-01)."]}
+    form = staff.post("/annotate/exports/new/", form_data(test_fraction="1")).context["form"]
+    assert form.errors == {"test_fraction": ["Must be below 1 (something must be left to train on)."]}
+    form = staff.post("/annotate/exports/new/", form_data(campaigns=None)).context["form"]
+    assert form.errors == {"__all__": ["Choose at least one source: campaigns and/or arena."]}
 
 
 @pytest.mark.django_db
@@ -317,7 +329,9 @@ def test_api_rejects_bad_settings_with_the_config_message(api, export_token):
         ({"arena": True, "since": "soon"}, "since: use a date like 2026-11-30"),
         ({"arena": True, "min_gold_accuracy": 2}, "min_gold_accuracy: a number from 0 to 1"),
         ({"arena": True, "format": "csv"}, "unknown field(s): format"),
+        ({"campaigns": ["nope", "c"]}, "campaigns: no campaign with slug nope"),
     ]
+    campaign_make(slug="c", n_items=1)
     for body, message in cases:
         response = api.post("/annotate/api/exports", json.dumps(body), content_type="application/json", **bearer(export_token))
         assert response.status_code == 400 and response.json() == {"error": "bad_request", "message": message}, body
@@ -428,6 +442,12 @@ def test_deleting_an_export_in_the_admin_removes_its_files_and_refuses_one_being
     with django_capture_on_commit_callbacks(execute=True):
         staff.post("/admin/annotate/exportsnapshot/", {"action": "delete_selected", "_selected_action": [str(running.pk)], "post": "yes"})
     assert ExportSnapshot.objects.filter(pk=running.pk).exists() and (export_dir / str(running.pk)).is_dir()
+    # from the change page's Delete button: back to the list, not the admin's index
+    other = snapshot_make(ExportStatus.READY, files={"README.md": README}, export_dir=export_dir)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(f"/admin/annotate/exportsnapshot/{other.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and response["Location"] == "/admin/annotate/exportsnapshot/"
+    assert not ExportSnapshot.objects.filter(pk=other.pk).exists()
 
 
 def test_export_delete_refuses_a_build_in_progress_and_keeps_its_folder(db, export_dir):

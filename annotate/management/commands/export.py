@@ -56,10 +56,9 @@ class Command(BaseCommand):
             "licence": opts["licence"],
         }  # fmt: skip
         try:
-            config = export_config_from_json(data)
+            snapshot = export_create(config=export_config_from_json(data), queue=False)
         except ExportConfigInvalid as exc:
             raise CommandError(str(exc)) from None
-        snapshot = export_create(config=config, queue=False)
         self.stderr.write(f"snapshot {snapshot.pk}: building")
         snapshot = build.export_build(
             snapshot_id=snapshot.pk,
