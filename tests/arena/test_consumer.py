@@ -20,16 +20,21 @@ def fresh_layer():
     channel_layers.backends.clear()
 
 
+# After a refused connection the server sends websocket.disconnect, which ends the consumer;
+# the tests do too: a consumer left running is cancelled with its Redis receive when the test's
+# event loop closes, and one suite run hung there (teardown waiting on the cancelled tasks).
 async def test_signed_out_socket_is_closed():
     comm = communicator()
     connected, code = await comm.connect()
     assert not connected and code == 4401
+    await comm.disconnect()
 
 
 async def test_foreign_origin_is_refused(alice):
     comm = communicator(alice.session.session_key, origin="http://evil.example")
     connected, _ = await comm.connect()
     assert not connected
+    await comm.disconnect()
 
 
 async def test_owner_sees_tokens_then_done_and_nothing_names_a_contender(alice, client, other_user, contenders):

@@ -239,6 +239,7 @@ async def test_open_leaderboard_pages_hear_about_new_fits(tmp_path, admin_user, 
 
     outsider, (ok, code) = await socket_for(user)
     assert not ok and code == 4401
+    await outsider.disconnect()  # as a server would (tests/arena/test_consumer.py says why)
     staff, (ok, _) = await socket_for(admin_user)
     assert ok
     await sync_to_async(synthetic)(tmp_path, [{"model_a": "a", "model_b": "b", "winner": "model_a"}] * 3)
