@@ -5,6 +5,7 @@ files, manifest), read-only here; deleting one deletes its files too (not while 
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -41,9 +42,11 @@ class ExportSnapshotAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and (obj is None or obj.status != ExportStatus.RUNNING)
 
     def response_delete(self, request, obj_display, obj_id):
-        super().response_delete(request, obj_display, obj_id)  # its "deleted" message
-        # Django sends users without the change permission (nobody has it here) to the admin index
-        return redirect("admin:annotate_exportsnapshot_changelist")
+        # Django sends users without the change permission (nobody has it here) to the admin
+        # index; back to the list instead, with its filters
+        self.message_user(request, f"The export “{obj_display}” was deleted.", messages.SUCCESS)
+        url = reverse("admin:annotate_exportsnapshot_changelist")
+        return redirect(add_preserved_filters({"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}, url))
 
     def delete_model(self, request, obj):
         export_delete(snapshot_id=obj.pk)  # the row and its files

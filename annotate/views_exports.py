@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -128,9 +129,9 @@ class ExportForm(forms.Form):
         """At the field the message names ("until: must be on or after …"), else above the form."""
         name, _, reason = str(exc).partition(": ")
         if name in self.fields and reason:
-            self.add_error(name, reason[:1].upper() + reason[1:] + ".")
+            self.add_error(name, capfirst(reason) + ".")
         else:
-            self.add_error(None, str(exc)[:1].upper() + str(exc)[1:] + ".")
+            self.add_error(None, capfirst(str(exc)) + ".")
 
 
 # --- reading snapshots -------------------------------------------------------------------------
@@ -248,13 +249,14 @@ def export_new(request):
 def export_detail(request, export_id):
     snapshot = get_object_or_404(ExportSnapshot.objects.select_related("created_by"), pk=export_id)
     manifest = snapshot.manifest or {}
+    skipped = manifest.get("skipped", {})
     context = {
         "snapshot": snapshot, "sources": _sources(snapshot.config), "progress": _progress(snapshot),
         "progress_text": _progress_text(snapshot),
         "live": snapshot.status in LIVE, "config_rows": [(k, json.dumps(v, ensure_ascii=False)) for k, v in sorted(snapshot.config.items())],
         "files": _files(snapshot, "annotate:export-file") if snapshot.status == ExportStatus.READY else [],
         "manifest_summary": _manifest_summary(manifest), "no_rows": _no_rows(snapshot),
-        "rows_written": _counts(manifest.get("rows", {})), "left_out": _counts(manifest.get("skipped", {}), manifest.get("skipped", {}).get("unit", "")),
+        "rows_written": _counts(manifest.get("rows", {})), "left_out": _counts(skipped, skipped.get("unit", "")),
         "manifest_json": json.dumps(snapshot.manifest, indent=2, sort_keys=True, ensure_ascii=False),
     }  # fmt: skip
     return render(request, "annotate/export_detail.html", context)

@@ -33,14 +33,12 @@ from annotate.exports.manifest import BuildSummary, SourceSummary, dataset_card,
 from annotate.exports.columnar import block_rows
 from annotate.exports.reading import (
     Block,
-    CampaignUnknown,
     arena_groups,
     arena_info,
     arena_votes,
     block_groups,
     campaign_annotations,
     campaign_blocks,
-    campaigns_get,
     competence_by_pseudonym,
     gold_excluded,
     read_ahead,
@@ -49,6 +47,7 @@ from annotate.exports.reading import (
 )
 from annotate.exports.rows import RowOptions, item_row_tuples
 from annotate.exports.scrub import Scrubber
+from annotate.exports.service import campaigns_get
 from annotate.exports.writers import FileSet
 from annotate.models import ExportSnapshot, ExportStatus
 
@@ -335,7 +334,7 @@ def export_build(*, snapshot_id, progress: Progress | None = None, progress_ever
             summary = _write_files(snapshot, config, folder, progress, progress_every)
         files, manifest = _write_card_and_manifest(folder, summary)
         return _finish(snapshot.pk, folder, files, manifest, sum(s.judgments for s in summary.sources))
-    except (ExportConfigInvalid, CampaignUnknown) as exc:
+    except ExportConfigInvalid as exc:
         shutil.rmtree(folder, ignore_errors=True)
         _fail(snapshot.pk, str(exc))
     except BaseException as exc:

@@ -113,10 +113,7 @@ def block_rows(items: BlockItems, judgments: pa.Table, options: RowOptions, sche
     chosen = labels[rows]
     row_item = idx[rows]
     texts = items.prompt_texts()
-    if options.test_fraction > 0:
-        splits = [split_of(text, key=options.split_key, test_fraction=options.test_fraction) for text in texts.to_pylist()]
-    else:
-        splits = ["train"] * n_items  # split_of's answer without a test share
+    splits = [split_of(text, key=options.split_key, test_fraction=options.test_fraction) for text in texts.to_pylist()]
     candidates = items.candidates.column("text").combine_chunks()  # two per item, in index order
     models = items.candidates.column("model").combine_chunks()
     models = pc.if_else(pc.equal(models, ""), pa.scalar(None, pa.string()), models)  # unknown: null, as rows.py

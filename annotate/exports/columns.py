@@ -41,6 +41,8 @@ def schema_json(schema: pa.Schema) -> list[dict]:
 
 
 def record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
-    """Row tuples in schema order as one record batch (pa.array per column, in C)."""
-    arrays = [pa.array(values, type=field.type) for field, values in zip(schema, zip(*rows))]
+    """Row tuples in schema order as one record batch (pa.array per column, in C); no rows: an
+    empty batch."""
+    columns = list(zip(*rows)) or [()] * len(schema)
+    arrays = [pa.array(values, type=field.type) for field, values in zip(schema, columns)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -41,9 +41,10 @@ def _drain(conn: psycopg.Connection, ended: bool) -> None:
         pass
 
 
-def copy_tables(conn: psycopg.Connection, sql: str, params, types: dict[str, pa.DataType], *, block_bytes: int) -> Iterator[pa.Table]:
+def copy_tables(conn: psycopg.Connection, sql: str, params, types: dict[str, pa.DataType], *, block_bytes: int | None) -> Iterator[pa.Table]:
     """The rows of `sql` (a SELECT, ordered as the caller needs) in tables of about
-    `block_bytes` of CSV each, columns named and typed by `types` (in select order)."""
+    `block_bytes` of CSV each (None: one table), columns named and typed by `types` (in
+    select order)."""
     names = list(types)
     read, parse, convert = _csv_options(names, types)
     statement = f"COPY ({psycopg.ClientCursor(conn).mogrify(sql, params)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
@@ -62,7 +63,7 @@ def copy_tables(conn: psycopg.Connection, sql: str, params, types: dict[str, pa.
             if nbytes > 0:
                 blocks.append(bytes(data))
                 size += nbytes
-                if size < block_bytes:
+                if block_bytes is None or size < block_bytes:
                     continue
             elif nbytes == 0:  # nothing buffered: wait for the socket (select releases the GIL)
                 select.select([pgconn.socket], [], [])
@@ -80,3 +81,9 @@ def copy_tables(conn: psycopg.Connection, sql: str, params, types: dict[str, pa.
             raise _failed(pgconn, result)
     finally:
         _drain(conn, ended)
+
+
+def copy_table(conn: psycopg.Connection, sql: str, params, types: dict[str, pa.DataType]) -> pa.Table:
+    """All rows of `sql` as one table, empty when there are none: for small results."""
+    tables = list(copy_tables(conn, sql, params, types, block_bytes=None))
+    return pa.concat_tables(tables) if tables else pa.schema(list(types.items())).empty_table()

@@ -22,8 +22,7 @@ class HashedFile:
         self._digest = hashlib.sha256()
         self._chunks: queue.Queue = queue.Queue(maxsize=WAITING)
         self._error: BaseException | None = None
-        self._written = 0
-        self.closed = False
+        self.closed = False  # pyarrow's output_stream reads it
         self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
         self._thread.start()
 
@@ -41,18 +40,7 @@ class HashedFile:
         if self._error is not None:
             raise self._error
         self._chunks.put(data)
-        self._written += len(data)
         return len(data)
-
-    # what pyarrow asks of a file object it writes Parquet to
-    def tell(self) -> int:
-        return self._written
-
-    def flush(self) -> None:
-        pass
-
-    def writable(self) -> bool:
-        return True
 
     def _stop(self) -> None:
         if not self.closed:

@@ -26,7 +26,7 @@ from django.db.models.functions import Cast
 from annotate.exports.block_items import CANDIDATE_TYPES, ITEM_TYPES, BlockItems
 from annotate.exports.columns import record_batch
 from annotate.exports.config import ExportConfig
-from annotate.exports.copy_csv import copy_tables
+from annotate.exports.copy_csv import copy_table, copy_tables
 from annotate.exports.manifest import SourceInfo
 from annotate.exports.rows import ItemRecord, JudgmentRecord
 from annotate.models import Annotation, AnnotationSource, Campaign, Candidate, Item
@@ -51,10 +51,6 @@ Group = tuple[ItemRecord, list[JudgmentRecord]]
 T = TypeVar("T")
 
 
-class CampaignUnknown(LookupError):
-    pass
-
-
 
 
 def _day_start(value: str) -> datetime:
@@ -67,14 +63,6 @@ def _dates(query, config: ExportConfig, column: str):
     if config.until:
         query = query.filter(**{f"{column}__lt": _day_start(config.until) + timedelta(days=1)})
     return query
-
-
-def campaigns_get(config: ExportConfig) -> list[Campaign]:
-    campaigns = list(Campaign.objects.filter(slug__in=config.campaigns).order_by("slug"))
-    missing = sorted(set(config.campaigns) - {c.slug for c in campaigns})
-    if missing:
-        raise CampaignUnknown(f"no campaign with slug {', '.join(missing)}")
-    return campaigns
 
 
 def source_info(campaign: Campaign) -> SourceInfo:
@@ -188,15 +176,13 @@ _ITEMS_SQL = (
 def _query_table(sql: str, params: list, types: dict[str, pa.DataType], *, copy: bool) -> pa.Table:
     """All rows of a small query as one table: by COPY on this thread's connection (no Python
     object per row), else from a cursor."""
-    schema = pa.schema(list(types.items()))
     if copy:
         connection.ensure_connection()
-        tables = list(copy_tables(connection.connection, sql, params, types, block_bytes=1 << 62))
-        return pa.concat_tables(tables) if tables else schema.empty_table()
+        return copy_table(connection.connection, sql, params, types)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return pa.Table.from_batches([record_batch(rows, schema)]) if rows else schema.empty_table()
+    return pa.Table.from_batches([record_batch(rows, pa.schema(list(types.items())))])
 
 
 def _block_items(ids: pa.Array, campaign_id: int, info: SourceInfo, *, copy: bool) -> BlockItems:

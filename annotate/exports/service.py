@@ -14,15 +14,23 @@ from arena.models import Vote
 from worker.dispatch import enqueue_on_commit
 
 
+def campaigns_get(config: ExportConfig) -> list[Campaign]:
+    """The config's campaigns in slug order; ExportConfigInvalid names any that does not exist
+    (at creation, and again at the build: one may be deleted in between)."""
+    campaigns = list(Campaign.objects.filter(slug__in=config.campaigns).order_by("slug"))
+    missing = sorted(set(config.campaigns) - {c.slug for c in campaigns})
+    if missing:
+        raise ExportConfigInvalid(f"campaigns: no campaign with slug {', '.join(missing)}")
+    return campaigns
+
+
 def export_create(*, config: ExportConfig, user=None, queue: bool = True) -> ExportSnapshot:
     """A PENDING snapshot of everything judged so far that matches `config`; its build is
     queued on commit (queue=False: the caller builds it, e.g. `manage.py export`). Raises
     ExportConfigInvalid for a campaign that does not exist (one deleted later fails the build)."""
     from worker.tasks import export_build_task
 
-    missing = sorted(set(config.campaigns) - set(Campaign.objects.filter(slug__in=config.campaigns).values_list("slug", flat=True)))
-    if missing:
-        raise ExportConfigInvalid(f"campaigns: no campaign with slug {', '.join(missing)}")
+    campaigns_get(config)
     with transaction.atomic():
         snapshot = ExportSnapshot.objects.create(
             name=config.name,

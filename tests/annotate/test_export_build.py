@@ -294,7 +294,7 @@ def test_a_campaign_deleted_before_the_build_fails_it_readably_and_leaves_no_fol
     snapshot = export_create(config=ExportConfig(campaigns=("real", "gone")), queue=False)
     gone.delete()
     snapshot = export_build(snapshot_id=snapshot.pk)
-    assert snapshot.status == ExportStatus.FAILED and snapshot.error == "no campaign with slug gone"
+    assert snapshot.status == ExportStatus.FAILED and snapshot.error == "campaigns: no campaign with slug gone"
     assert not export_dir(snapshot.pk).exists() and not list(Path(settings.EXPORT_DIR).glob(".tmp-*"))
 
 

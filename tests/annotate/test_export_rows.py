@@ -232,6 +232,14 @@ def test_row_tuples_follow_the_schemas_column_order():
             assert tuple(schema_for(kind="kto", unit=unit, form=form).names) == KTO_COLUMNS
 
 
+def test_record_batch_of_no_rows_is_an_empty_batch_in_the_schema():
+    from annotate.exports.columns import record_batch, schema_for
+
+    schema = schema_for(kind="preference", unit="item", form="conversational")
+    batch = record_batch([], schema)
+    assert batch.num_rows == 0 and batch.schema == schema
+
+
 def test_the_two_candidate_shortcut_gives_the_generic_rows():
     """Two candidates and no contender filter take a shortcut in judgment_rows; naming both
     models as contenders keeps every row but takes the generic path: the rows must agree."""

@@ -228,6 +228,22 @@ def test_form_shows_a_settings_error_at_the_field_it_names(staff):
 
 
 @pytest.mark.django_db
+def test_form_says_so_when_a_campaign_is_deleted_before_the_export_is_created(staff, monkeypatch):
+    campaign = campaign_make(slug="c", n_items=2)
+    create = views_exports.export_create
+
+    def deleted_meanwhile(**kwargs):
+        campaign.delete()  # after the form checked its choices
+        return create(**kwargs)
+
+    monkeypatch.setattr(views_exports, "export_create", deleted_meanwhile)
+    response = staff.post("/annotate/exports/new/", form_data())
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"campaigns": ["No campaign with slug c."]}
+    assert not ExportSnapshot.objects.exists()
+
+
+@pytest.mark.django_db
 def test_form_creations_are_rate_limited(staff, monkeypatch):
     monkeypatch.setattr(views_exports, "CREATIONS_PER_HOUR", 1)
     campaign_make(slug="c", n_items=2)
@@ -442,12 +458,14 @@ def test_deleting_an_export_in_the_admin_removes_its_files_and_refuses_one_being
     with django_capture_on_commit_callbacks(execute=True):
         staff.post("/admin/annotate/exportsnapshot/", {"action": "delete_selected", "_selected_action": [str(running.pk)], "post": "yes"})
     assert ExportSnapshot.objects.filter(pk=running.pk).exists() and (export_dir / str(running.pk)).is_dir()
-    # from the change page's Delete button: back to the list, not the admin's index
+    # from the change page's Delete button: back to the list and its filters, not the admin's index
     other = snapshot_make(ExportStatus.READY, files={"README.md": README}, export_dir=export_dir)
+    filtered = "?_changelist_filters=status__exact%3DREADY"
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff.post(f"/admin/annotate/exportsnapshot/{other.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302 and response["Location"] == "/admin/annotate/exportsnapshot/"
+        response = staff.post(f"/admin/annotate/exportsnapshot/{other.pk}/delete/{filtered}", {"post": "yes"})
+    assert response.status_code == 302 and response["Location"] == "/admin/annotate/exportsnapshot/?status__exact=READY"
     assert not ExportSnapshot.objects.filter(pk=other.pk).exists()
+    assert "was deleted" in staff.get(response["Location"]).content.decode()
 
 
 def test_export_delete_refuses_a_build_in_progress_and_keeps_its_folder(db, export_dir):
