@@ -101,13 +101,14 @@ def campaign_item_counts(campaign_ids: list[int]) -> dict[int, int]:
     """Items per campaign (~12 ms to count 100k rows). Items are created only in the import's
     transaction, before anyone can see the campaign, so a count never changes and is cached
     without expiry: one cache round trip, and one grouped COUNT for the campaigns not cached."""
-    keys = {f"annotate:n-items:{campaign_id}": campaign_id for campaign_id in campaign_ids}
-    counts = {keys[key]: n for key, n in cache.get_many(list(keys)).items()}
+    keys = {campaign_id: f"annotate:n-items:{campaign_id}" for campaign_id in campaign_ids}
+    cached = cache.get_many(list(keys.values()))
+    counts = {campaign_id: cached[key] for campaign_id, key in keys.items() if key in cached}
     missing = [campaign_id for campaign_id in campaign_ids if campaign_id not in counts]
     if missing:
         found = dict(Item.objects.filter(campaign_id__in=missing).values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
         fresh = {campaign_id: found.get(campaign_id, 0) for campaign_id in missing}
-        cache.set_many({f"annotate:n-items:{campaign_id}": n for campaign_id, n in fresh.items()}, None)
+        cache.set_many({keys[campaign_id]: n for campaign_id, n in fresh.items()}, None)
         counts.update(fresh)
     return counts
 

@@ -88,8 +88,9 @@ def test_a_request_that_changes_its_user_changes_nothing_kept(cache_on, rf):
                             HASH_SESSION_KEY: user.get_session_auth_hash()})  # fmt: skip
         return req
 
-    request_user(request())  # read and kept
-    kept = request_user(request())  # handed out from the cache
-    kept.first_name = "changed"
+    first = request_user(request())  # read, a copy kept
+    first.first_name = "changed by the first request"
+    kept = request_user(request())  # a copy handed out from the cache
+    kept.first_name = "changed by the second request"
     again = request_user(request())
-    assert again.pk == user.pk and again.first_name == "" and again is not kept
+    assert again.pk == user.pk and again.first_name == "" and again is not kept and again is not first

@@ -146,7 +146,6 @@ def test_campaign_list_shows_joined_and_joinable(client, alice, user):
 
 
 def test_item_counts_of_many_campaigns_take_one_count_query_then_none():
-    from django.core.cache import cache
     from django.test.utils import CaptureQueriesContext
 
     from annotate.selectors import campaign_item_counts
@@ -154,13 +153,39 @@ def test_item_counts_of_many_campaigns_take_one_count_query_then_none():
     campaigns = [campaign_make(slug=f"count-{n}", n_items=n) for n in (1, 3, 4)]
     empty = Campaign.objects.create(slug="count-empty", title="Empty")
     ids = [c.pk for c in campaigns] + [empty.pk]
-    cache.delete_many([f"annotate:n-items:{i}" for i in ids])
     with CaptureQueriesContext(connection) as queries:
         assert campaign_item_counts(ids) == dict(zip(ids, (1, 3, 4, 0)))
     assert len(queries.captured_queries) == 1
     with CaptureQueriesContext(connection) as queries:
         assert campaign_item_counts(ids) == dict(zip(ids, (1, 3, 4, 0)))
     assert not queries.captured_queries
+
+
+def test_the_campaign_list_counts_the_items_of_all_its_campaigns_at_once(django_user_model):
+    from django.core.cache import cache
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.selectors import campaigns_for_user
+
+    user = django_user_model.objects.create_user("lister")
+
+    def listed() -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            totals = {row["campaign"].slug: row["progress"]["total"] for row in campaigns_for_user(user)}
+        return totals, [q["sql"] for q in queries.captured_queries]
+
+    for n in (1, 2):
+        campaign_make(slug=f"few-{n}", n_items=n)
+    totals, few = listed()
+    assert totals == {"few-1": 1, "few-2": 2} and sum("COUNT(" in sql for sql in few) == 1
+    cache.clear()
+    for n in (3, 4, 5):
+        campaign_make(slug=f"more-{n}", n_items=n)
+    totals, more = listed()
+    assert totals == {"few-1": 1, "few-2": 2, "more-3": 3, "more-4": 4, "more-5": 5}
+    assert len(more) == len(few)  # not a query per campaign
+    totals, warm = listed()
+    assert len(totals) == 5 and not any("COUNT(" in sql for sql in warm)
 
 
 def test_done_page_gives_the_completion_code_once_earned(client):
